@@ -1,0 +1,41 @@
+# The README's two commands, `make demo` and `make test`, set up everything they need:
+# the Debian packages (as root), a virtualenv with the project, then do their job.
+# Faster targets for day-to-day work: `make check` (lint, types, quick tests), `make lint`.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: demo test check lint typecheck system-packages setup clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+system-packages:
+	@scripts/system-packages.sh
+
+setup: system-packages $(STAMP)
+
+demo: setup
+	$(BIN)/chrono-bench demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check harness app scenarios tests deploy inventory.py
+	$(BIN)/ruff format --check harness app scenarios tests deploy inventory.py
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: setup lint typecheck
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+check: setup lint typecheck
+	$(BIN)/pytest -q -m "not slow" -x $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

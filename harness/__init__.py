@@ -1,0 +1,1 @@
+"""chrono-bench: derive, deploy and measure the Chrono Scraper stack from one budget."""
