@@ -1,0 +1,58 @@
+"""Shared fixtures: a real PostgreSQL and a real Redis, started once per test session."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.runtime.postgres import PostgresServer
+from harness.runtime.redis import RedisServer
+
+
+def _service_dir(prefix: str) -> Path:
+    # Not pytest's tmp_path: its parents are 0700 root, which the postgres user cannot reach.
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    base = _service_dir("chrono-test-pg-")
+    server = PostgresServer(base, password=secrets.token_urlsafe(16))
+    with server:
+        yield server
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    base = _service_dir("chrono-test-redis-")
+    with RedisServer(base, password=secrets.token_urlsafe(16)) as server:
+        yield server
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def fresh_database(pg_server: PostgresServer) -> Iterator[Callable[[], str]]:
+    """A factory of new empty databases (owned by the app role), dropped after the test."""
+    created: list[str] = []
+
+    def create() -> str:
+        name = f"test_{secrets.token_hex(6)}"
+        created.append(name)
+        return pg_server.create_database(name)
+
+    yield create
+    for name in created:
+        pg_server.drop_database(name)
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> Iterator[str]:
+    """The test Redis, flushed after each test so tests cannot see each other's keys."""
+    yield redis_server.url()
+    redis_server.client().flushall()
