@@ -1,0 +1,18 @@
+"""Amounts written the way the services' own config files spell them."""
+
+from __future__ import annotations
+
+KB_PER_MB = 1024
+BYTES_PER_MB = 1024 * 1024
+
+
+def pg_memory(kb: int) -> str:
+    """A PostgreSQL memory setting: whole megabytes as `NMB`, anything else as `NkB`."""
+    if kb % KB_PER_MB == 0:
+        return f"{kb // KB_PER_MB}MB"
+    return f"{kb}kB"
+
+
+def cpus_text(cpus: float) -> str:
+    """Cpus as compose and tables show them: `2`, `0.75`, `1.1`."""
+    return f"{cpus:.2f}".rstrip("0").rstrip(".")

@@ -1,0 +1,34 @@
+"""The hosts chrono-bench sizes and deploys: a pyinfra inventory (harness/inventory.py).
+
+Each module-level list is a pyinfra group; each host is `(name, data)`. chrono-bench reads
+`cpus`, `memory_mb`, optional `profile` and optional per-service `services` overrides from
+the data; pyinfra reads its connection settings (`ssh_hostname`, `ssh_user`, ...).
+`chrono-bench budget` sizes the first host unless given `--host NAME`.
+"""
+
+import os
+from pathlib import Path
+
+
+def _this_machine() -> dict[str, object]:
+    """cpus this process may use and MemTotal, read now: `@local` is whatever runs this."""
+    cpus = len(os.sched_getaffinity(0))
+    meminfo = Path("/proc/meminfo").read_text()
+    memory_kib = next(
+        int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemTotal:")
+    )
+    return {"cpus": cpus, "memory_mb": memory_kib // 1024}
+
+
+# The performance report's machine: 8 cores, 16 GB, reached over SSH. The address is a
+# documentation placeholder (TEST-NET-3): set your own before deploying.
+report_host = [
+    (
+        "chrono-8c16g",
+        {"cpus": 8, "memory_mb": 16384, "ssh_hostname": "203.0.113.10", "ssh_user": "deploy"},
+    ),
+]
+
+# This machine, as the local runtime and `make demo` run the whole stack on it as
+# processes: the "local" profile (harness/profiles.py).
+local = [("@local", {**_this_machine(), "profile": "local"})]
