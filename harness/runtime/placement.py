@@ -1,0 +1,56 @@
+"""Where the system under test and the load generator run: separate cores when we can.
+
+On a host with more than one usable core the load generator gets the last one and every
+service of the stack the others, so neither steals the other's CPU during a window.
+Placement is applied with taskset at exec time, so every child inherits it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from harness.runtime.process import require_binary
+
+Role = Literal["sut", "loadgen"]
+LOADGEN_CORES = 1
+
+
+@dataclass(frozen=True)
+class Placement:
+    """CPU lists per role; empty lists mean "not pinned"."""
+
+    sut_cpus: tuple[int, ...] = ()
+    loadgen_cpus: tuple[int, ...] = ()
+
+    @property
+    def pinned(self) -> bool:
+        return bool(self.sut_cpus and self.loadgen_cpus)
+
+    def wrap(self, command: Sequence[str], role: Role) -> list[str]:
+        """`command` prefixed with taskset for its role (unchanged when not pinned)."""
+        cpus = self.sut_cpus if role == "sut" else self.loadgen_cpus
+        if not self.pinned or not cpus:
+            return list(command)
+        taskset = require_binary("taskset", "util-linux")
+        return [taskset, "--cpu-list", ",".join(map(str, cpus)), *command]
+
+    def describe(self) -> dict[str, object]:
+        """The placement as recorded in results.json's environment."""
+        return {
+            "pinned": self.pinned,
+            "sut_cpus": list(self.sut_cpus),
+            "loadgen_cpus": list(self.loadgen_cpus),
+        }
+
+
+def plan_placement(pin: bool, usable: Sequence[int] | None = None) -> Placement:
+    """Split the usable cores: the last for the load generator, the rest for the stack."""
+    cores = sorted(usable if usable is not None else os.sched_getaffinity(0))
+    if not pin or len(cores) <= LOADGEN_CORES:
+        return Placement()
+    return Placement(
+        sut_cpus=tuple(cores[:-LOADGEN_CORES]), loadgen_cpus=tuple(cores[-LOADGEN_CORES:])
+    )

@@ -1,0 +1,76 @@
+"""RSS of process trees and the load generator's CPU, read from real processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from harness.collect.cpu import LoadgenCpu, window_is_valid
+from harness.collect.memory import PeakMemory, tree_rss_mb
+
+# A parent that forks a child holding ~64 MB: the tree's RSS must count both.
+HOLD_MEMORY = """
+import os, time
+if os.fork() == 0:
+    block = bytearray(64 * 1024 * 1024)
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+time.sleep(30)
+"""
+# Two spinning processes in one tree: above one core even when the host is shared.
+SPIN = "import os\nos.fork()\nwhile True: pass"
+
+
+@pytest.fixture
+def spawn():
+    started: list[subprocess.Popen[bytes]] = []
+
+    def run(code: str) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+        started.append(process)
+        return process
+
+    yield run
+    for process in started:
+        import os
+        import signal
+
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def test_tree_rss_counts_children(spawn) -> None:
+    parent = spawn(HOLD_MEMORY)
+    time.sleep(1.5)
+    assert tree_rss_mb([parent.pid]) > 64
+
+
+def test_peak_memory_samples_over_the_window(spawn) -> None:
+    parent = spawn(HOLD_MEMORY)
+    sampler = PeakMemory("api", lambda: [parent.pid], interval_s=0.1)
+    sampler.begin()
+    time.sleep(1.5)
+    readings = sampler.end()
+    assert readings["api.rss_peak_mb"] > 64
+    assert readings["api.rss_peak_mb"] >= readings["api.rss_mean_mb"]
+
+
+def test_busy_load_generator_makes_the_window_invalid(spawn) -> None:
+    busy = spawn(SPIN)
+    cpu = LoadgenCpu(busy.pid, interval_s=0.5)
+    cpu.begin()
+    time.sleep(3.5)
+    readings = cpu.end()
+    assert readings["loadgen.cpu_mean_pct"] > 90
+    assert readings["loadgen.valid"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("samples", "valid"),
+    [([], True), ([10.0, 20.0], True), ([90.0], True), ([93.0, 85.0], True), ([99.0, 92.0], False)],
+)
+def test_window_validity_is_the_mean_against_90_percent(samples: list[float], valid: bool) -> None:
+    assert window_is_valid(samples) is valid
