@@ -1,0 +1,23 @@
+// Which backend answers searches: Meilisearch when the server's /config.json names one with
+// a search-only key, else the API's own search endpoint.
+import { apiSearch } from './api';
+import { meiliSearch } from './meili';
+import type { SearchBackend } from './types';
+
+export type * from './types';
+
+interface ClientConfig {
+  meilisearch?: { host: string; search_key: string } | null;
+}
+
+let chosen: Promise<SearchBackend> | null = null;
+
+export function searchBackend(): Promise<SearchBackend> {
+  chosen ??= fetch('/config.json')
+    .then((response) => (response.ok ? (response.json() as Promise<ClientConfig>) : {}))
+    .catch((): ClientConfig => ({}))
+    .then((config) =>
+      config.meilisearch ? meiliSearch(config.meilisearch.host, config.meilisearch.search_key) : apiSearch,
+    );
+  return chosen;
+}
