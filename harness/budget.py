@@ -319,7 +319,8 @@ def _connections(services: dict[str, ServiceAllocation]) -> Connections:
     worker_settings = services["worker"].settings
     clients = {
         "api": int(api_settings["workers"]) * int(api_settings["db_pool_max"]),
-        "worker": int(worker_settings["worker_concurrency"]) * int(worker_settings["db_pool_max"]),
+        "worker": celery.connecting_processes(worker_settings)
+        * int(worker_settings["db_pool_max"]),
         "postgres_exporter": EXPORTER_CONNECTIONS,
         "harness": HARNESS_CONNECTIONS,
     }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -18,6 +20,23 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err_console = Console(stderr=True)
+console = Console()
+
+INVENTORY_OPTION = typer.Option(Path("inventory.py"), "--inventory", help="pyinfra inventory file")
+HOST_OPTION = typer.Option(None, "--host", help="host of the inventory (default: the first)")
+PROFILE_OPTION = typer.Option(None, "--profile", help="profile (default: the host's own)")
+DEMO_HOST = "@local"
+DEMO_BUNDLE_DIR = Path(".run/bundle")
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class SearchBackendChoice(StrEnum):
+    meilisearch = "meilisearch"
+    postgres = "postgres"
 
 
 def main() -> None:
@@ -25,8 +44,75 @@ def main() -> None:
     try:
         app()
     except UserError as error:
-        err_console.print(f"chrono-bench: {error}", markup=False, highlight=False)
+        # soft_wrap: the message stays one line however narrow the terminal
+        err_console.print(f"chrono-bench: {error}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         err_console.print("chrono-bench: interrupted", markup=False)
         sys.exit(130)
+
+
+@app.command("budget")
+def budget_command(
+    inventory: Path = INVENTORY_OPTION,
+    host: str | None = HOST_OPTION,
+    profile: str | None = PROFILE_OPTION,
+    output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
+) -> None:
+    """Derive a host's resource budget: each service's allocation and settings."""
+    from harness.budget import allocate
+    from harness.budget_table import allocation_table
+    from harness.inventory import get_host, load_inventory
+
+    budget = allocate(get_host(load_inventory(inventory), host), profile)
+    if output is OutputFormat.json:
+        sys.stdout.write(budget.to_json())
+    else:
+        console.print(allocation_table(budget))
+
+
+@app.command("render")
+def render_command(
+    out: Path = typer.Option(..., "--out", help="bundle directory to write"),
+    inventory: Path = INVENTORY_OPTION,
+    host: str | None = HOST_OPTION,
+    profile: str | None = PROFILE_OPTION,
+    resource_limits: bool = typer.Option(
+        True, help="compose limits and reservations from the budget (off: none)"
+    ),
+    pg_tuning: bool = typer.Option(True, help="budget-derived postgresql.conf (off: stock)"),
+    search_backend: SearchBackendChoice = typer.Option(
+        SearchBackendChoice.meilisearch, "--search-backend"
+    ),
+    api_bind: str = typer.Option("127.0.0.1", help="address the API is published on"),
+    api_port: int = typer.Option(8000, help="port the API is published on"),
+) -> None:
+    """Render a host's bundle: compose.yml, service configs, app.env and .env (secrets)."""
+    from harness.budget import allocate
+    from harness.inventory import get_host, load_inventory
+    from harness.render import RenderOptions, render_bundle
+
+    budget = allocate(get_host(load_inventory(inventory), host), profile)
+    options = RenderOptions(
+        resource_limits=resource_limits,
+        pg_tuning=pg_tuning,
+        search_backend=search_backend.value,
+        api_bind=api_bind,
+        api_port=api_port,
+    )
+    bundle = render_bundle(budget, out, options=options)
+    console.print(f"bundle for host '{budget.host.name}' written to {bundle}")
+
+
+@app.command("demo")
+def demo(inventory: Path = INVENTORY_OPTION) -> None:
+    """The README's demo: this machine's budget and bundle (later: the benchmark)."""
+    from harness.budget import allocate
+    from harness.budget_table import allocation_table
+    from harness.inventory import get_host, load_inventory
+    from harness.render import render_bundle
+
+    budget = allocate(get_host(load_inventory(inventory), DEMO_HOST))
+    bundle = render_bundle(budget, DEMO_BUNDLE_DIR)
+    console.print(allocation_table(budget))
+    console.print(f"bundle written to {bundle}")

@@ -15,6 +15,12 @@ MAX_TASKS_PER_CHILD = 50
 # The report's optimized limits: 30 minutes hard, 25 soft.
 TIME_LIMIT_S = 30 * 60
 SOFT_TIME_LIMIT_S = 25 * 60
+# The report's "current" concurrency, which the celery_tuning-off variant still runs: the
+# database must accept its connections too.
+REPORT_CURRENT_CONCURRENCY = 10
+# With celery_tuning on, the app runs a one-child pool for the critical and indexing
+# queues beside the scraping pool (app/worker/command.py).
+FAST_POOL_PROCESSES = 1
 # A prefork child runs one task at a time; one spare for a nested use.
 DB_POOL_MIN = 1
 DB_POOL_MAX = 2
@@ -44,3 +50,9 @@ def celery_settings(*, cpus: float, memory_mb: int, processes_per_cpu: int) -> d
         "db_pool_min": str(DB_POOL_MIN),
         "db_pool_max": str(DB_POOL_MAX),
     }
+
+
+def connecting_processes(settings: dict[str, str]) -> int:
+    """The most worker processes holding a DB pool at once, over every Celery variant."""
+    tuned = int(settings["worker_concurrency"]) + FAST_POOL_PROCESSES
+    return max(tuned, REPORT_CURRENT_CONCURRENCY)
