@@ -1,0 +1,52 @@
+"""summary.md: the report's expected-improvements table beside the measurements, then one
+section per optimization."""
+
+from __future__ import annotations
+
+from harness.report.tables import (
+    EXPECTED_HEADER,
+    INVALID_HEADER,
+    SECTION_HEADER,
+    expected_cells,
+    expected_table,
+    invalid_cells,
+    optimization_sections,
+    section_cells,
+)
+from harness.results import Results
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    return [line(header), "|" + "---|" * len(header), *(line(r) for r in rows)]
+
+
+def render_summary(results: Results) -> str:
+    lines = [
+        f"# chrono-bench run {results['run_id']}",
+        "",
+        f"Mode `{results['mode']}`, profile `{results['profile']}`, runtime "
+        f"`{results['runtime']}`, commit `{results['git']['commit'][:12]}`"
+        + (" (dirty)" if results["git"]["dirty"] else "")
+        + f", {results['host']['cpus']} cpus / {results['host']['memory_mb']} MB.",
+        "",
+        "## Expected performance improvements: the report vs this run",
+        "",
+        "Measured columns come from the end-to-end comparison (all optimizations off vs "
+        "on). *met* = improved, and the conservative end of the 95% CI reaches the "
+        "report's claim.",
+        "",
+        *_table(EXPECTED_HEADER, [expected_cells(r) for r in expected_table(results)]),
+    ]
+    for section in optimization_sections(results):
+        lines += ["", f"## {section.optimization}", "", f"Verification: {section.verification}."]
+        if section.rows:
+            lines += ["", *_table(SECTION_HEADER, [section_cells(r) for r in section.rows])]
+        if section.invalid:
+            lines += ["", f"Invalid windows ({len(section.invalid)}):", ""]
+            lines += _table(INVALID_HEADER, [invalid_cells(s) for s in section.invalid])
+        else:
+            lines += ["", "Invalid windows: none."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,210 @@
+"""The report's tables as plain rows, shared by summary.md and index.html.
+
+"met" for the report's expected improvement: the end-to-end comparison (optimization
+`all`: every optimization off vs on, the report's Current/Optimized columns) must be
+`improved`, and the conservative end of its 95 % CI must reach the report's claim: for
+"80% reduction" the CI's upper ratio bound <= 0.20, for "5x increase" its lower bound
+>= 5; for "New capability" (cache hit rate from 0 %) the after median >= the target.
+Anything short of that is "missed", with the measured figures beside it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from harness.compare import summarize
+from harness.results import (
+    ALL,
+    METRICS,
+    OPTIMIZATIONS,
+    REPORT_METRICS,
+    Metric,
+    Results,
+    Sample,
+    SummaryRow,
+)
+
+NOT_AVAILABLE = "—"
+
+
+def fmt_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return NOT_AVAILABLE
+    if unit == "ratio":
+        return f"{value:.0%}"
+    return f"{value:.4g} {unit}"
+
+
+def fmt_change(metric: Metric, ratio: float | None, ci: list[float] | None) -> str:
+    """A ratio in the report's own words: 'N% reduction' or 'Nx increase', with its CI."""
+    if ratio is None:
+        return NOT_AVAILABLE
+    if metric.better == "lower":
+        word = "reduction" if ratio <= 1 else "increase"
+        text = f"{abs(1 - ratio):.0%} {word}"
+        if ci:
+            text += f" (95% CI {1 - ci[1]:.0%} to {1 - ci[0]:.0%} reduction)"
+        return text
+    text = f"{ratio:.2f}x"
+    if ci:
+        text += f" (95% CI {ci[0]:.2f}x to {ci[1]:.2f}x)"
+    return text
+
+
+def summary_rows(results: Results) -> list[SummaryRow]:
+    """The run's summary, or one computed from its samples when the run has none yet."""
+    return results["summary"] or summarize(results["samples"], results["verification"])
+
+
+@dataclass(frozen=True)
+class ExpectedRow:
+    metric: Metric
+    before: str
+    after: str
+    measured: str
+    verdict: str
+
+
+def expectation_verdict(metric: Metric, row: SummaryRow) -> str:
+    """met / missed / not measured, by the rule in this module's docstring."""
+    claim = metric.claim
+    if row["verdict"] in ("inconclusive", "broken"):
+        return f"not measured: {row['verdict']}, {row.get('reason', 'no reason given')}"
+    if claim is None:
+        return "not measured: no claim in the report"
+    ci = row["ci95"]
+    if claim.kind == "target":
+        reached = row["after_median"] is not None and row["after_median"] >= claim.amount
+    elif ci is None:
+        return "not measured: no confidence interval (before median is 0)"
+    elif claim.kind == "reduction":
+        reached = ci[1] <= 1 - claim.amount
+    else:
+        reached = ci[0] >= claim.amount
+    if row["verdict"] == "improved" and reached:
+        return "met"
+    return f"missed: {row['verdict']}, claim {metric.improvement}"
+
+
+def expected_table(results: Results) -> list[ExpectedRow]:
+    """The report's ten rows, each with the end-to-end measurement or why there is none."""
+    rows = {(r["optimization"], r["metric"]): r for r in summary_rows(results)}
+    measured_by: dict[str, set[str]] = defaultdict(set)
+    for sample in results["samples"]:
+        measured_by[sample["metric"]].add(sample["optimization"])
+    table: list[ExpectedRow] = []
+    for metric_id in REPORT_METRICS:
+        metric = METRICS[metric_id]
+        row = rows.get((ALL, metric_id))
+        if row is None:
+            others = sorted(measured_by[metric_id] - {ALL})
+            why = (
+                f"not measured end to end; isolated: {', '.join(others)} (see below)"
+                if others
+                else "not measured: no samples of this metric in this run"
+            )
+            table.append(ExpectedRow(metric, NOT_AVAILABLE, NOT_AVAILABLE, NOT_AVAILABLE, why))
+            continue
+        table.append(
+            ExpectedRow(
+                metric,
+                fmt_value(row["before_median"], metric.unit),
+                fmt_value(row["after_median"], metric.unit),
+                fmt_change(metric, row["ratio"], row["ci95"]),
+                expectation_verdict(metric, row),
+            )
+        )
+    return table
+
+
+@dataclass(frozen=True)
+class OptimizationSection:
+    optimization: str
+    verification: str
+    rows: list[SummaryRow]
+    invalid: list[Sample]
+
+
+def optimizations_in(results: Results) -> list[str]:
+    """Optimizations with samples or a verification, `all` first, then catalog order."""
+    present = {s["optimization"] for s in results["samples"]}
+    present |= {v["optimization"] for v in results["verification"]}
+    order = (ALL, *OPTIMIZATIONS)
+    return [o for o in order if o in present]
+
+
+def optimization_sections(results: Results) -> list[OptimizationSection]:
+    rows_by: dict[str, list[SummaryRow]] = defaultdict(list)
+    for row in summary_rows(results):
+        rows_by[row["optimization"]].append(row)
+    sections = []
+    for optimization in optimizations_in(results):
+        checks = [v for v in results["verification"] if v["optimization"] == optimization]
+        verification = (
+            "; ".join(("passed" if v["passed"] else "FAILED") + f": {v['detail']}" for v in checks)
+            or "not recorded"
+        )
+        invalid = [
+            s for s in results["samples"] if s["optimization"] == optimization and not s["valid"]
+        ]
+        sections.append(
+            OptimizationSection(optimization, verification, rows_by[optimization], invalid)
+        )
+    return sections
+
+
+def fmt_p(p: float | None) -> str:
+    return NOT_AVAILABLE if p is None else f"{p:.3g}"
+
+
+def section_cells(row: SummaryRow) -> list[str]:
+    """Metric | Before | After | Change (95% CI) | p | Verdict cells of one summary row."""
+    metric = METRICS[row["metric"]]
+    verdict = row["verdict"] + (f" ({row['reason']})" if "reason" in row else "")
+    return [
+        metric.id,
+        f"{fmt_value(row['before_median'], metric.unit)} (n={row.get('n_before', '?')})",
+        f"{fmt_value(row['after_median'], metric.unit)} (n={row.get('n_after', '?')})",
+        fmt_change(metric, row["ratio"], row["ci95"]),
+        fmt_p(row["p_value"]),
+        verdict,
+    ]
+
+
+def invalid_cells(sample: Sample) -> list[str]:
+    return [
+        sample["variant"],
+        str(sample["repeat"]),
+        sample["metric"],
+        " to ".join(sample["window"]),
+        sample.get("invalid_reason", "no reason recorded"),
+    ]
+
+
+EXPECTED_HEADER = [
+    "Metric",
+    "Current (report)",
+    "Optimized (report)",
+    "Improvement (report)",
+    "Measured before",
+    "Measured after",
+    "Measured improvement (95% CI)",
+    "Verdict",
+]
+SECTION_HEADER = ["Metric", "Before (median)", "After (median)", "Change (95% CI)", "p", "Verdict"]
+INVALID_HEADER = ["Variant", "Repeat", "Metric", "Window", "Why invalid"]
+
+
+def expected_cells(row: ExpectedRow) -> list[str]:
+    m = row.metric
+    return [
+        m.label,
+        m.current or NOT_AVAILABLE,
+        m.optimized or NOT_AVAILABLE,
+        m.improvement or NOT_AVAILABLE,
+        row.before,
+        row.after,
+        row.measured,
+        row.verdict,
+    ]

@@ -1,0 +1,363 @@
+"""results.json schema 1: the one definition of a run's records, catalogs and run-folder files.
+
+The runner writes these records, the report and the gate read them. Everything a run
+produces lives in its folder `reports/<run-id>/`:
+
+- `results.json`: `Results` below (DESIGN.md "results.json (schema 1)"), written with
+  `dump_results` (atomically, so an interrupted run leaves the last complete state).
+- optional `latencies/<optimization>-<variant>-<repeat>.json`: the per-request client
+  latencies of one measured window, `{"metric": "api_p95_ms", "latencies_ms": [12.1, ...]}`
+  (`LatencyFile`); the report draws latency CDFs from them.
+- optional `timeseries/<optimization>-<variant>-<repeat>.json`: Prometheus series over one
+  window, `{"series": [{"name": "api_p95_ms", "unit": "ms", "points": [[unix_s, value],
+  ...]}]}` (`TimeseriesFile`); the report plots each window's latency, RPS and memory.
+
+Samples must name a metric of `METRICS` in its unit and an optimization of
+`OPTIMIZATIONS` (or `ALL` for the end-to-end mode): a typo fails loudly at load time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, NotRequired
+
+import pydantic
+from typing_extensions import TypedDict
+
+from harness.errors import UserError
+
+SCHEMA_VERSION = 1
+RESULTS_FILE = "results.json"
+LATENCIES_DIR = "latencies"
+TIMESERIES_DIR = "timeseries"
+
+Variant = Literal["before", "after"]
+Better = Literal["lower", "higher"]
+Verdict = Literal["improved", "regressed", "no-change", "inconclusive", "broken"]
+Mode = Literal["isolate", "ladder", "endtoend"]
+
+# The optimization catalog of DESIGN.md, in its order.
+OPTIMIZATIONS: tuple[str, ...] = (
+    "stats_aggregate",
+    "db_indexes",
+    "async_db",
+    "db_pool",
+    "pg_tuning",
+    "redis_cache",
+    "celery_tuning",
+    "batch_indexing",
+    "streaming_fetch",
+    "ws_manager",
+    "resource_limits",
+    "frontend_split",
+)
+# The `endtoend` mode compares all optimizations off with all on under this id.
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What the report promises for a metric, in a form a measurement can be held to.
+
+    `reduction`: after/before <= 1 - amount ("80% reduction" -> amount 0.8);
+    `increase`: after/before >= amount ("5x increase" -> 5.0);
+    `target`: after >= amount, for a capability the current stack lacks (cache hit rate 0 %).
+    """
+
+    kind: Literal["reduction", "increase", "target"]
+    amount: float
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric: its unit, which direction is better, and the report's row for it."""
+
+    id: str
+    label: str
+    unit: str
+    better: Better
+    definition: str
+    # The report's "Expected Performance Improvements" strings; None when not a report row.
+    current: str | None = None
+    optimized: str | None = None
+    improvement: str | None = None
+    claim: Claim | None = None
+
+
+def _m(*args: Any, **kwargs: Any) -> tuple[str, Metric]:
+    metric = Metric(*args, **kwargs)
+    return metric.id, metric
+
+
+METRICS: dict[str, Metric] = dict(
+    [
+        # The report's ten rows, in its table's order.
+        _m("api_p95_ms", "API Response Time (p95)", "ms", "lower",
+           "client-side p95 of GET /api/v1/projects/ in the api scenario",
+           "500ms", "100ms", "80% reduction", Claim("reduction", 0.80)),
+        _m("db_queries_per_request", "Database Queries per Request", "count", "lower",
+           "mean SQL statements per GET /api/v1/projects/",
+           "10-50", "1-3", "90% reduction", Claim("reduction", 0.90)),
+        _m("backend_memory_mb", "Memory Usage (Backend)", "MB", "lower",
+           "peak RSS (or container memory) of all API processes during api+websocket",
+           "2GB", "800MB", "60% reduction", Claim("reduction", 0.60)),
+        _m("worker_memory_mb", "Memory Usage (Celery)", "MB", "lower",
+           "peak RSS (or container memory) of all Celery processes during scrape",
+           "4GB", "2GB", "50% reduction", Claim("reduction", 0.50)),
+        _m("ws_connections", "WebSocket Connections", "count", "higher",
+           "concurrent WebSocket connections held with >=99% of messages delivered < 1 s",
+           "100", "500", "5x increase", Claim("increase", 5.0)),
+        _m("frontend_initial_kb", "Frontend Initial Load", "KB", "lower",
+           "bytes transferred (compressed) before the first page is interactive",
+           "1.2MB", "400KB", "67% reduction", Claim("reduction", 0.67)),
+        _m("tti_ms", "Time to Interactive", "ms", "lower",
+           "time to interactive in headless Chromium",
+           "3.5s", "1.2s", "66% reduction", Claim("reduction", 0.66)),
+        _m("scrape_pages_per_min", "Scraping Throughput", "pages/min", "higher",
+           "pages stored and indexed per minute in the scrape scenario",
+           "100 pages/min", "300 pages/min", "3x increase", Claim("increase", 3.0)),
+        _m("cache_hit_rate", "Cache Hit Rate", "ratio", "higher",
+           "app cache hits / (hits + misses) over the api scenario",
+           "0%", "75%", "New capability", Claim("target", 0.75)),
+        _m("concurrent_users", "Concurrent Users", "users", "higher",
+           "largest step of the concurrency ramp with p95 < 500 ms and errors < 1%",
+           "50", "200", "4x increase", Claim("increase", 4.0)),
+        # Supporting metrics the collectors record; not rows of the report's table.
+        _m("api_p50_ms", "API Response Time (p50)", "ms", "lower",
+           "client-side median of GET /api/v1/projects/ in the api scenario"),
+        _m("api_p99_ms", "API Response Time (p99)", "ms", "lower",
+           "client-side p99 of GET /api/v1/projects/ in the api scenario"),
+        _m("api_rps", "API Throughput", "req/s", "higher",
+           "requests per second served in the api scenario"),
+        _m("api_error_rate", "API Error Rate", "ratio", "lower",
+           "failed requests / all requests in the api scenario"),
+        _m("critical_task_wait_ms", "Critical Task Wait", "ms", "lower",
+           "queue wait of a critical task submitted during the scrape backlog"),
+        _m("ws_delivery_p99_ms", "WebSocket Delivery (p99)", "ms", "lower",
+           "p99 delay from publish to delivery over the held WebSocket connections"),
+    ]
+)  # fmt: skip
+REPORT_METRICS: tuple[str, ...] = tuple(m.id for m in METRICS.values() if m.claim is not None)
+
+
+class GitInfo(TypedDict):
+    commit: str
+    dirty: bool
+
+
+@pydantic.with_config(pydantic.ConfigDict(extra="allow"))
+class HostInfo(TypedDict):
+    cpus: int
+    memory_mb: int
+    cpu_model: str
+    os: str
+
+
+@pydantic.with_config(pydantic.ConfigDict(extra="allow"))
+class Environment(TypedDict):
+    versions: dict[str, str]
+    # Highest RPS each load generator reached on a trivial endpoint (DESIGN.md).
+    loadgen_max_rps: dict[str, float]
+
+
+@pydantic.with_config(pydantic.ConfigDict(extra="forbid"))
+class Sample(TypedDict):
+    optimization: str
+    variant: Variant
+    scenario: str
+    metric: str
+    value: float
+    unit: str
+    repeat: int
+    window: list[str]  # [start, end], ISO 8601
+    valid: bool
+    # Why a window is invalid, e.g. "load generator CPU 96% > 90%".
+    invalid_reason: NotRequired[str]
+
+
+@pydantic.with_config(pydantic.ConfigDict(extra="forbid"))
+class Verification(TypedDict):
+    optimization: str
+    passed: bool
+    detail: str
+
+
+class Expected(TypedDict):
+    current: str
+    optimized: str
+
+
+@pydantic.with_config(pydantic.ConfigDict(extra="forbid"))
+class SummaryRow(TypedDict):
+    optimization: str
+    metric: str
+    before_median: float | None
+    after_median: float | None
+    ratio: float | None  # after_median / before_median
+    ci95: list[float] | None  # bootstrap 95 % CI of ratio, [low, high]
+    p_value: float | None  # two-sided Mann-Whitney U
+    verdict: Verdict
+    expected: Expected | None
+    n_before: NotRequired[int]  # valid samples used
+    n_after: NotRequired[int]
+    reason: NotRequired[str]  # why inconclusive or broken
+
+
+class Results(TypedDict):
+    schema: Literal[1]
+    run_id: str
+    started_at: str
+    finished_at: str | None  # None while running or after an interruption
+    git: GitInfo
+    host: HostInfo
+    runtime: str
+    profile: str
+    mode: Mode
+    # The allocation in the shape of `chrono-bench budget --format json`.
+    budget: dict[str, Any]
+    environment: Environment
+    samples: list[Sample]
+    verification: list[Verification]
+    summary: list[SummaryRow]
+
+
+class LatencyFile(TypedDict):
+    metric: str
+    latencies_ms: list[float]
+
+
+class Series(TypedDict):
+    name: str
+    unit: str
+    points: list[tuple[float, float]]  # [unix seconds, value]
+
+
+class TimeseriesFile(TypedDict):
+    series: list[Series]
+
+
+_RESULTS_ADAPTER = pydantic.TypeAdapter(Results)
+_LATENCY_ADAPTER = pydantic.TypeAdapter(LatencyFile)
+_TIMESERIES_ADAPTER = pydantic.TypeAdapter(TimeseriesFile)
+
+
+def _first_error(error: pydantic.ValidationError) -> str:
+    first = error.errors()[0]
+    location = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+    return f"{location.lstrip('.') or 'top level'}: {first['msg']}"
+
+
+def _check_semantics(results: Results) -> None:
+    """What types cannot say: catalog ids, units, finite values, known optimizations."""
+    known_optimizations = {*OPTIMIZATIONS, ALL}
+    for index, sample in enumerate(results["samples"]):
+        where = f"samples[{index}]"
+        metric = METRICS.get(sample["metric"])
+        if metric is None:
+            raise ValueError(f"{where}.metric: unknown metric {sample['metric']!r}")
+        if sample["unit"] != metric.unit:
+            raise ValueError(
+                f"{where}.unit: {sample['metric']} is in {metric.unit!r}, not {sample['unit']!r}"
+            )
+        if sample["optimization"] not in known_optimizations:
+            raise ValueError(f"{where}.optimization: unknown {sample['optimization']!r}")
+        if len(sample["window"]) != 2:
+            raise ValueError(f"{where}.window: needs [start, end]")
+        if sample["valid"] and not math.isfinite(sample["value"]):
+            raise ValueError(f"{where}.value: a valid sample needs a finite value")
+    for index, row in enumerate(results["summary"]):
+        if row["metric"] not in METRICS:
+            raise ValueError(f"summary[{index}].metric: unknown metric {row['metric']!r}")
+
+
+def validate_results(data: object, *, source: str = "results") -> Results:
+    """Check a decoded results document against schema 1; UserError names the first fault."""
+    if not isinstance(data, Mapping):
+        raise UserError(f"{source}: expected a JSON object, found {type(data).__name__}.")
+    version = data.get("schema")
+    if version != SCHEMA_VERSION:
+        raise UserError(
+            f"{source}: schema version {version!r} is not supported "
+            f"(this chrono-bench reads schema {SCHEMA_VERSION})."
+        )
+    try:
+        results = _RESULTS_ADAPTER.validate_python(data, strict=False)
+        _check_semantics(results)
+    except pydantic.ValidationError as error:
+        raise UserError(f"{source}: invalid results, {_first_error(error)}.") from None
+    except ValueError as error:
+        raise UserError(f"{source}: invalid results, {error}.") from None
+    return results
+
+
+def _read_json(path: Path) -> object:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file.") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: cannot read it ({error.__class__.__name__}).") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UserError(f"{path}: not valid JSON ({error}).") from None
+
+
+def load_results(path: Path) -> Results:
+    """Read and validate a results.json (or a run folder holding one)."""
+    if path.is_dir():
+        path = path / RESULTS_FILE
+    return validate_results(_read_json(path), source=str(path))
+
+
+def dump_results(results: Results, path: Path) -> None:
+    """Validate, then write atomically: readers never see a half-written file."""
+    validate_results(results, source=str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(results, indent=2, allow_nan=False) + "\n"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def window_file(run_dir: Path, kind: str, optimization: str, variant: str, repeat: int) -> Path:
+    """Where a window's side file lives: kind is LATENCIES_DIR or TIMESERIES_DIR."""
+    return run_dir / kind / f"{optimization}-{variant}-{repeat}.json"
+
+
+def load_latencies(path: Path) -> LatencyFile:
+    try:
+        return _LATENCY_ADAPTER.validate_python(_read_json(path))
+    except pydantic.ValidationError as error:
+        raise UserError(f"{path}: invalid latency file, {_first_error(error)}.") from None
+
+
+def load_timeseries(path: Path) -> TimeseriesFile:
+    try:
+        return _TIMESERIES_ADAPTER.validate_python(_read_json(path))
+    except pydantic.ValidationError as error:
+        raise UserError(f"{path}: invalid time-series file, {_first_error(error)}.") from None
+
+
+REPORTS_DIR = Path("reports")
+LATEST = "latest"
+
+
+def resolve_run(run: str, reports_dir: Path = REPORTS_DIR) -> Path:
+    """A run folder from `latest` (the reports/latest link), a path, or a run id."""
+    candidates = [reports_dir / LATEST] if run == LATEST else [Path(run), reports_dir / run]
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate.resolve()
+    raise UserError(f"run {run!r}: no such run folder (looked in {reports_dir}/ and the path).")
