@@ -23,7 +23,9 @@ CDX_FIELDS = ("timestamp", "original", "mimetype", "statuscode", "digest", "leng
 CDX_FILTERS = ("statuscode:200", "mimetype:text/html")
 # The original's default window starts here when a domain has no from_date.
 DEFAULT_FROM_DATE = date(2020, 1, 1)
-PAGE_SIZE_RECORDS = 3000
+# Lines per answer when resuming; paged queries leave the page size (in index blocks) to
+# the server unless told.
+RESUME_LIMIT_LINES = 3000
 CDX_TIMEOUT_S = 60.0
 
 Paging = Literal["pages", "resume_key"]
@@ -130,12 +132,14 @@ class CdxClient:
         *,
         policy: RetryPolicy | None = None,
         paging: Paging = "pages",
-        page_size: int = PAGE_SIZE_RECORDS,
+        resume_limit: int = RESUME_LIMIT_LINES,
+        page_size_blocks: int | None = None,
     ) -> None:
         self._client = client
         self._policy = policy or RetryPolicy()
         self._paging = paging
-        self._page_size = page_size
+        self._resume_limit = resume_limit
+        self._page_size_blocks = page_size_blocks
 
     async def _get_json(self, params: list[tuple[str, str]]) -> Any:
         async for attempt in attempts(self._policy):
@@ -153,8 +157,13 @@ class CdxClient:
         except json.JSONDecodeError as error:
             raise CdxError(f"CDX answered non-JSON: {text[:80]!r}") from error
 
+    def _page_size_param(self) -> list[tuple[str, str]]:
+        if self._page_size_blocks is None:
+            return []
+        return [("pageSize", str(self._page_size_blocks))]
+
     async def num_pages(self, query: CdxQuery) -> int:
-        params = [*query.params(), ("showNumPages", "true"), ("pageSize", str(self._page_size))]
+        params = [*query.params(), ("showNumPages", "true"), *self._page_size_param()]
         answer = await self._get_json(params)
         if not isinstance(answer, int):
             raise CdxError(f"showNumPages answered {answer!r}, not a page count")
@@ -165,13 +174,17 @@ class CdxClient:
         if self._paging == "pages":
             count = await self.num_pages(query)
             for page in range(count):
-                params = [*query.params(), ("page", str(page)), ("pageSize", str(self._page_size))]
+                params = [*query.params(), ("page", str(page)), *self._page_size_param()]
                 records, _ = parse_rows(await self._get_json(params))
                 yield records
             return
         resume_key: str | None = None
         while True:
-            params = [*query.params(), ("limit", str(self._page_size)), ("showResumeKey", "true")]
+            params = [
+                *query.params(),
+                ("limit", str(self._resume_limit)),
+                ("showResumeKey", "true"),
+            ]
             if resume_key is not None:
                 params.append(("resumeKey", resume_key))
             records, resume_key = parse_rows(await self._get_json(params))

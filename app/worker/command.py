@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from app.core.config import Settings
-from app.worker.celery_app import (
+from app.worker.queues import (
     CRITICAL_QUEUE,
     CURRENT_CONCURRENCY,
     CURRENT_MAX_TASKS_PER_CHILD,

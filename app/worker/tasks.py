@@ -19,13 +19,8 @@ from app.core.config import get_settings
 from app.scraper import indexing
 from app.scraper.pipeline import DomainScrape
 from app.search.base import SearchBackend
-from app.worker.celery_app import (
-    INDEX_TASK,
-    PING_TASK,
-    RECONCILE_TASK,
-    SCRAPE_TASK,
-    celery_app,
-)
+from app.worker.celery_app import celery_app
+from app.worker.queues import INDEX_TASK, PING_TASK, RECONCILE_TASK, SCRAPE_TASK
 
 # An indexing batch that failed (the backend down) is retried a few times, then left to
 # the reconciler: its pages keep indexed = false.
