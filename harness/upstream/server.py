@@ -1,0 +1,167 @@
+"""Start and stop the stand-in as its own process on a free loopback port.
+
+    with UpstreamServer(CorpusConfig(seed=3, domains=50), Conditions(latency_ms=50)) as upstream:
+        httpx.get(f"{upstream.base_url}/cdx/search/cdx", params={"url": "*.example.com"})
+        upstream.set_conditions(Conditions(rate_429=0.1))
+        expected = upstream.corpus.expected_captures()
+
+The server runs in a subprocess (uvicorn, one event loop) so that its CPU and memory are
+its own; `corpus` rebuilds the same model in the caller's process from the same config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import httpx
+from mirakuru import HTTPExecutor
+
+from harness.upstream.app import CdxSettings
+from harness.upstream.corpus import Corpus, CorpusConfig, build_corpus
+from harness.upstream.faults import Conditions
+from harness.upstream.stats import StatsSnapshot
+
+LOOPBACK = "127.0.0.1"
+STARTUP_TIMEOUT_S = 120.0  # a 500-domain corpus builds in a few seconds; leave room on a busy host
+ADMIN_TIMEOUT_S = 10.0
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOOPBACK, 0))
+        return int(probe.getsockname()[1])
+
+
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+class UpstreamServer:
+    """The stand-in in a subprocess, started with `start()` or as a context manager."""
+
+    def __init__(
+        self,
+        corpus: CorpusConfig | None = None,
+        conditions: Conditions | None = None,
+        cdx: CdxSettings | None = None,
+        port: int | None = None,
+        log_path: Path | None = None,
+        startup_timeout_s: float = STARTUP_TIMEOUT_S,
+    ) -> None:
+        self.corpus_config = corpus or CorpusConfig()
+        self.initial_conditions = conditions or Conditions()
+        self.cdx = cdx or CdxSettings()
+        self.port = port or free_port()
+        self.log_path = log_path
+        self.startup_timeout_s = startup_timeout_s
+        self._executor: HTTPExecutor | None = None
+        self._log: IO[bytes] | None = None
+        self._corpus: Corpus | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def corpus(self) -> Corpus:
+        """The same corpus model the server holds, built in this process on first use."""
+        if self._corpus is None:
+            self._corpus = build_corpus(self.corpus_config)
+        return self._corpus
+
+    def command(self) -> list[str]:
+        """The command line that starts the server with this configuration."""
+        args = [
+            sys.executable,
+            "-m",
+            "harness.upstream",
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(self.port),
+        ]
+        for name, value in dataclasses.asdict(self.corpus_config).items():
+            args += [_option(name), str(value)]
+        for name, value in dataclasses.asdict(self.cdx).items():
+            args += [_option(f"cdx_{name}"), str(value)]
+        conditions = self.initial_conditions.model_dump(mode="json")
+        schedule = conditions.pop("schedule")
+        conditions["fault_applies_to"] = conditions.pop("applies_to")
+        for name, value in conditions.items():
+            args += [_option(name), str(value)]
+        args += ["--fault-schedule", ",".join(schedule)]
+        return args
+
+    def start(self) -> UpstreamServer:
+        """Start the server and wait until it answers its health check."""
+        stderr: IO[bytes] | int = subprocess.DEVNULL
+        if self.log_path is not None:
+            self._log = self.log_path.open("ab")
+            stderr = self._log
+        self._executor = HTTPExecutor(
+            self.command(),
+            url=f"{self.base_url}/_admin/health",
+            method="GET",
+            timeout=self.startup_timeout_s,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        self._executor.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after mirakuru's grace period)."""
+        if self._executor is not None:
+            self._executor.stop()
+            self._executor = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    @property
+    def pid(self) -> int | None:
+        process = self._executor.process if self._executor is not None else None
+        return process.pid if process is not None else None
+
+    def __enter__(self) -> UpstreamServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _admin(self, method: str, path: str, payload: Any = None) -> Any:
+        with httpx.Client(base_url=self.base_url, timeout=ADMIN_TIMEOUT_S) as client:
+            response = client.request(method, f"/_admin/{path}", json=payload)
+            response.raise_for_status()
+            return response.json()
+
+    def conditions(self) -> Conditions:
+        return Conditions.model_validate(self._admin("GET", "faults"))
+
+    def set_conditions(self, conditions: Conditions) -> None:
+        """Replace latency and faults in the running server."""
+        self._admin("POST", "faults", conditions.model_dump(mode="json"))
+
+    def stats(self) -> StatsSnapshot:
+        result: StatsSnapshot = self._admin("GET", "stats")
+        return result
+
+    def served(self) -> list[tuple[str, str, int]]:
+        """(timestamp, original, status) of every capture whose whole body was sent."""
+        entries = self._admin("GET", "served")["captures"]
+        return [(str(ts), str(url), int(status)) for ts, url, status in entries]
+
+    def clear_stats(self) -> None:
+        self._admin("POST", "stats/clear")
