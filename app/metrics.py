@@ -1,0 +1,67 @@
+"""Prometheus metrics of the API, correct with several uvicorn worker processes.
+
+With PROMETHEUS_MULTIPROC_DIR set (before the workers start, wiped at each start),
+prometheus_client writes each process's values to that directory and `/metrics` merges
+them, so whichever worker answers the scrape reports the whole service.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+STATEMENT_BUCKETS = (0, 1, 2, 3, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
+LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10)
+
+HTTP_DURATION = Histogram(
+    "chrono_http_request_duration_seconds",
+    "HTTP request latency, by route template",
+    ["method", "route", "status"],
+    buckets=LATENCY_BUCKETS_S,
+)
+DB_STATEMENTS_PER_REQUEST = Histogram(
+    "chrono_db_statements_per_request",
+    "SQL statements sent by one HTTP request",
+    ["route"],
+    buckets=STATEMENT_BUCKETS,
+)
+DB_STATEMENTS_TOTAL = Counter("chrono_db_statements", "SQL statements sent by the API")
+CACHE_REQUESTS = Counter("chrono_cache_requests", "Response cache lookups", ["result"])
+WS_CONNECTIONS = Gauge(
+    "chrono_ws_connections", "Open WebSocket connections", multiprocess_mode="livesum"
+)
+WS_MESSAGES_DROPPED = Counter(
+    "chrono_ws_messages_dropped", "WebSocket messages not delivered", ["reason"]
+)
+DB_POOL_CONNECTIONS = Gauge(
+    "chrono_db_pool_connections",
+    "Database pool connections per state",
+    ["state"],
+    multiprocess_mode="livesum",
+)
+
+
+def render_metrics() -> tuple[bytes, str]:
+    """The exposition text: merged over processes in multiprocess mode."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def mark_process_dead() -> None:
+    """Drop this process's live gauges from the merged view when a worker exits."""
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

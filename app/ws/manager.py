@@ -1,0 +1,193 @@
+"""WebSocket connection managers, both ways (switch `ws_manager`, report section 5).
+
+Off — the original: every connection in one list, each with an unbounded message queue
+drained by a sender without timeout. A client that stops reading makes its queue, and the
+process, grow without limit; a dead connection stays until its receive loop notices.
+
+On — the report's fix, with its two flaws repaired: at most `max_per_user` connections
+per user (the next is accepted and closed with 1008, so the client sees the code rather
+than a bare HTTP 403); a bounded queue per connection that drops the oldest message when
+full; every send under a timeout, a failed or timed-out connection closed and removed;
+and a per-user, per-channel rate limit that coalesces: a message arriving within the
+interval replaces the pending one and goes out when the interval ends, so the last
+progress update is delayed, never lost (the report's limiter dropped it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from app.metrics import WS_CONNECTIONS, WS_MESSAGES_DROPPED
+
+POLICY_VIOLATION = 1008
+BOUNDED_QUEUE_MESSAGES = 100
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Client:
+    ws: WebSocket
+    user_id: int
+    channel: str
+    queue: asyncio.Queue[dict[str, Any]]
+    sender: asyncio.Task[None] | None = None
+
+
+class ConnectionManager(Protocol):
+    async def connect(self, ws: WebSocket, *, user_id: int, channel: str) -> Client | None:
+        """Accept and register, or accept and close with 1008 (None)."""
+        ...
+
+    async def disconnect(self, client: Client) -> None: ...
+
+    async def publish(self, channel: str, message: dict[str, Any]) -> None: ...
+
+    def connection_count(self) -> int: ...
+
+
+class UnboundedManager:
+    """The original manager: no limits anywhere."""
+
+    def __init__(self) -> None:
+        self.clients: list[Client] = []
+
+    async def connect(self, ws: WebSocket, *, user_id: int, channel: str) -> Client | None:
+        await ws.accept()
+        client = Client(ws, user_id, channel, asyncio.Queue())
+        client.sender = asyncio.create_task(self._drain(client))
+        self.clients.append(client)
+        WS_CONNECTIONS.inc()
+        return client
+
+    async def _drain(self, client: Client) -> None:
+        while True:
+            message = await client.queue.get()
+            try:
+                await client.ws.send_json(message)
+            except Exception:  # the original swallowed send errors and kept the connection
+                log.debug("send to user %s failed", client.user_id, exc_info=True)
+
+    async def disconnect(self, client: Client) -> None:
+        if client in self.clients:
+            self.clients.remove(client)
+            WS_CONNECTIONS.dec()
+        if client.sender is not None:
+            client.sender.cancel()
+
+    async def publish(self, channel: str, message: dict[str, Any]) -> None:
+        for client in self.clients:
+            if client.channel == channel:
+                client.queue.put_nowait(message)
+
+    def connection_count(self) -> int:
+        return len(self.clients)
+
+
+@dataclass
+class _Pending:
+    last_sent_s: float = 0.0
+    message: dict[str, Any] | None = None
+    flush: asyncio.TimerHandle | None = None
+
+
+@dataclass
+class BoundedManager:
+    max_per_user: int
+    send_timeout_s: float
+    min_interval_s: float
+    by_user: dict[int, set[Client]] = field(default_factory=dict)
+    _pending: dict[tuple[str, int], _Pending] = field(default_factory=dict)
+
+    async def connect(self, ws: WebSocket, *, user_id: int, channel: str) -> Client | None:
+        await ws.accept()
+        mine = self.by_user.setdefault(user_id, set())
+        mine -= {c for c in mine if c.ws.client_state != WebSocketState.CONNECTED}
+        if len(mine) >= self.max_per_user:
+            await ws.close(code=POLICY_VIOLATION, reason="connection limit exceeded")
+            return None
+        client = Client(ws, user_id, channel, asyncio.Queue(maxsize=BOUNDED_QUEUE_MESSAGES))
+        client.sender = asyncio.create_task(self._drain(client))
+        mine.add(client)
+        WS_CONNECTIONS.inc()
+        return client
+
+    async def _drain(self, client: Client) -> None:
+        while True:
+            message = await client.queue.get()
+            try:
+                await asyncio.wait_for(client.ws.send_json(message), self.send_timeout_s)
+            except Exception:  # timeout or a dead socket: drop the connection, not the loop
+                WS_MESSAGES_DROPPED.labels("send_failed").inc()
+                await self._forget(client)
+                with contextlib.suppress(Exception):
+                    await client.ws.close(code=POLICY_VIOLATION, reason="send timeout")
+                return
+
+    async def _forget(self, client: Client) -> None:
+        mine = self.by_user.get(client.user_id, set())
+        if client in mine:
+            mine.discard(client)
+            WS_CONNECTIONS.dec()
+        if not mine:
+            self.by_user.pop(client.user_id, None)
+            for key in [k for k in self._pending if k[1] == client.user_id]:
+                state = self._pending.pop(key)
+                if state.flush is not None:
+                    state.flush.cancel()
+
+    async def disconnect(self, client: Client) -> None:
+        await self._forget(client)
+        if client.sender is not None and client.sender is not asyncio.current_task():
+            client.sender.cancel()
+
+    async def publish(self, channel: str, message: dict[str, Any]) -> None:
+        for user_id in {
+            c.user_id for cs in self.by_user.values() for c in cs if c.channel == channel
+        }:
+            self._rate_limited(channel, user_id, message)
+
+    def _rate_limited(self, channel: str, user_id: int, message: dict[str, Any]) -> None:
+        state = self._pending.setdefault((channel, user_id), _Pending())
+        now = time.monotonic()
+        wait_s = state.last_sent_s + self.min_interval_s - now
+        if wait_s <= 0 and state.flush is None:
+            state.last_sent_s = now
+            self._deliver(channel, user_id, message)
+            return
+        if state.message is not None:
+            WS_MESSAGES_DROPPED.labels("coalesced").inc()
+        state.message = message
+        if state.flush is None:
+            state.flush = asyncio.get_running_loop().call_later(
+                max(wait_s, 0), self._flush, channel, user_id
+            )
+
+    def _flush(self, channel: str, user_id: int) -> None:
+        state = self._pending.get((channel, user_id))
+        if state is None:
+            return
+        state.flush = None
+        if state.message is not None:
+            state.last_sent_s = time.monotonic()
+            message, state.message = state.message, None
+            self._deliver(channel, user_id, message)
+
+    def _deliver(self, channel: str, user_id: int, message: dict[str, Any]) -> None:
+        for client in self.by_user.get(user_id, set()):
+            if client.channel != channel:
+                continue
+            if client.queue.full():
+                client.queue.get_nowait()
+                WS_MESSAGES_DROPPED.labels("queue_full").inc()
+            client.queue.put_nowait(message)
+
+    def connection_count(self) -> int:
+        return sum(len(clients) for clients in self.by_user.values())

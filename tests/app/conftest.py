@@ -1,0 +1,88 @@
+"""Fixtures for the service's tests: a seeded database, settings, clients per variant."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.core.config import SWITCHES, Settings
+from app.db.migrate import apply_migrations
+from app.main import create_app
+from app.seed import BENCH_EMAIL, BENCH_PASSWORD, OTHER_EMAILS, seed
+
+JWT_SECRET = secrets.token_urlsafe(48)
+ALL_OFF = dict.fromkeys(SWITCHES, False)
+ALL_ON = dict.fromkeys(SWITCHES, True)
+
+
+@pytest.fixture(scope="session")
+def seeded_dsn(pg_server) -> Iterator[str]:
+    """The quick data set, loaded once; tests that write use their own database."""
+    name = f"seeded_{secrets.token_hex(4)}"
+    dsn = pg_server.create_database(name)
+    seed(dsn, "quick")
+    yield dsn
+    pg_server.drop_database(name)
+
+
+@pytest.fixture
+def empty_dsn(fresh_database) -> str:
+    dsn = fresh_database()
+    apply_migrations(dsn)
+    return dsn
+
+
+@pytest.fixture
+def settings_for(redis_url) -> Callable[..., Settings]:
+    base = redis_url.rsplit("/", 1)[0]
+
+    def build(dsn: str, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "database_url": dsn,
+            "redis_cache_url": f"{base}/0",
+            "redis_broker_url": f"{base}/1",
+            "jwt_secret": JWT_SECRET,
+            "expose_statement_count": True,
+            "db_pool_min": 1,
+            "db_pool_max": 4,
+            **ALL_OFF,
+            **overrides,
+        }
+        return Settings(**values)
+
+    return build
+
+
+@pytest.fixture
+def client_for(settings_for) -> Iterator[Callable[..., TestClient]]:
+    """Clients (lifespan started) for a database and switch overrides; closed after."""
+    clients: list[TestClient] = []
+
+    def build(dsn: str, **overrides: Any) -> TestClient:
+        client = TestClient(create_app(settings_for(dsn, **overrides)))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def login(client: TestClient, email: str, password: str = BENCH_PASSWORD) -> dict[str, str]:
+    response = client.post("/api/v1/auth/login", data={"username": email, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def register(client: TestClient, email: str, password: str = "password-123") -> dict[str, str]:
+    response = client.post("/api/v1/auth/register", json={"email": email, "password": password})
+    assert response.status_code == 201, response.text
+    return login(client, email, password)
+
+
+__all__ = ["ALL_OFF", "ALL_ON", "BENCH_EMAIL", "OTHER_EMAILS", "login", "register"]
