@@ -104,6 +104,38 @@ def render_command(
     console.print(f"bundle for host '{budget.host.name}' written to {bundle}")
 
 
+class SeedScale(StrEnum):
+    quick = "quick"
+    full = "full"
+
+
+@app.command("seed")
+def seed_command(
+    scale: SeedScale = typer.Option(SeedScale.quick, "--scale", help="quick or full (10x pages)"),
+    dsn: str | None = typer.Option(
+        None, "--dsn", envvar="CHRONO_DATABASE_URL", help="PostgreSQL URL of the app database"
+    ),
+) -> None:
+    """Load the deterministic benchmark data set (replaces all rows) with COPY."""
+    import psycopg
+
+    from app.seed import BENCH_EMAIL, seed
+
+    if not dsn:
+        raise UserError("seed: no database given: pass --dsn or set CHRONO_DATABASE_URL.")
+    try:
+        summary = seed(dsn, scale.value)
+    except psycopg.OperationalError as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise UserError(f"seed: cannot reach the database: {first_line}") from error
+    console.print(
+        f"seeded {summary.scale}: {summary.users} users, {summary.projects} projects, "
+        f"{summary.domains} domains, {summary.pages} pages in {summary.seconds:.1f} s "
+        f"(benchmark user {BENCH_EMAIL})",
+        markup=False,
+    )
+
+
 @app.command("demo")
 def demo(inventory: Path = INVENTORY_OPTION) -> None:
     """The README's demo: this machine's budget and bundle (later: the benchmark)."""
