@@ -148,3 +148,67 @@ def demo(inventory: Path = INVENTORY_OPTION) -> None:
     bundle = render_bundle(budget, DEMO_BUNDLE_DIR)
     console.print(allocation_table(budget))
     console.print(f"bundle written to {bundle}")
+
+
+baseline_app = typer.Typer(help="Store runs as baselines for the gate.", no_args_is_help=True)
+app.add_typer(baseline_app, name="baseline")
+BASELINES_DIR = Path("baselines")
+
+
+@app.command("report")
+def report_command(
+    run: str = typer.Argument("latest", help="run folder name under reports/, a path, or latest"),
+) -> None:
+    """Write a run's summary.md, index.html, PNGs and results.csv into its folder."""
+    from harness.report import write_report
+    from harness.results import resolve_run
+
+    files = write_report(resolve_run(run))
+    console.print(files.summary.read_text(encoding="utf-8"), markup=False, highlight=False)
+    console.print(f"report written to {files.html}", markup=False)
+
+
+@app.command("gate")
+def gate_command(
+    run: str = typer.Argument(..., help="run folder name under reports/, a path, or latest"),
+    baseline: Path | None = typer.Option(
+        None, "--baseline", help="a results.json saved by `baseline save`"
+    ),
+    within: bool = typer.Option(
+        False, "--within", help="no baseline: compare after with before inside the run"
+    ),
+    policy: Path | None = typer.Option(
+        None, "--policy", help="gate policy JSON (default: harness/gate_policy.json)"
+    ),
+) -> None:
+    """Gate a run: exit 0 pass, 1 regression, 2 invalid input; writes junit.xml and a
+    Markdown summary (appended to $GITHUB_STEP_SUMMARY when set)."""
+    from harness.gate import load_policy, run_gate
+    from harness.report.gate import write_gate_outputs
+    from harness.results import load_results, resolve_run
+
+    if (baseline is None) == (not within):
+        raise UserError("gate: give either --baseline FILE or --within, not both or neither.")
+    run_dir = resolve_run(run)
+    results = load_results(run_dir)
+    reference = None if baseline is None else load_results(baseline)
+    result = run_gate(results, reference, load_policy(policy))
+    junit, summary = write_gate_outputs(result, run_dir, results["run_id"])
+    console.print(summary.read_text(encoding="utf-8"), markup=False, highlight=False)
+    console.print(f"gate summary: {summary}\njunit: {junit}", markup=False)
+    raise typer.Exit(result.exit_code)
+
+
+@baseline_app.command("save")
+def baseline_save_command(
+    run: str = typer.Argument(..., help="run folder name under reports/, a path, or latest"),
+    name: str | None = typer.Option(None, "--name", help="baseline name (default: the run id)"),
+    directory: Path = typer.Option(BASELINES_DIR, "--dir", help="where baselines are kept"),
+) -> None:
+    """Store a run's results.json as baselines/<name>.json for `gate --baseline`."""
+    from harness.results import dump_results, load_results, resolve_run
+
+    results = load_results(resolve_run(run))
+    target = directory / f"{name or results['run_id']}.json"
+    dump_results(results, target)
+    console.print(f"baseline saved to {target}", markup=False)

@@ -60,7 +60,7 @@ def bar_charts(results: Results, out: Path) -> list[Path]:
     paths = []
     for metric_id, by_opt in _valid_values(results).items():
         metric = METRICS[metric_id]
-        figure, axes = plt.subplots(figsize=(max(4.0, 1.6 * len(by_opt) + 2), 3.6))
+        figure, axes = plt.subplots(figsize=(max(5.5, 1.6 * len(by_opt) + 2), 3.8))
         positions = np.arange(len(by_opt))
         for offset, variant in ((-BAR_WIDTH / 2, "before"), (BAR_WIDTH / 2, "after")):
             heights, low_err, high_err = [], [], []
@@ -75,7 +75,7 @@ def bar_charts(results: Results, out: Path) -> list[Path]:
                      capsize=4, label=variant, color=COLORS[variant])  # fmt: skip
         axes.set_xticks(positions, list(by_opt), rotation=20, ha="right")
         axes.set_ylabel(metric.unit)
-        axes.set_title(f"{metric.label} ({metric.better} is better), median, 95% CI")
+        axes.set_title(f"{metric.label}\nmedian and 95% CI, {metric.better} is better", fontsize=10)
         axes.legend()
         paths.append(_save(figure, out / f"bars-{metric_id}.png"))
     return paths

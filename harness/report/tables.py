@@ -36,15 +36,24 @@ def fmt_value(value: float | None, unit: str) -> str:
     return f"{value:.4g} {unit}"
 
 
-def fmt_change(metric: Metric, ratio: float | None, ci: list[float] | None) -> str:
+def _pct(share: float) -> str:
+    # one decimal near 100 %, where "100% reduction" would hide 401 -> 1
+    return f"{share:.1%}" if abs(share) >= 0.99 else f"{share:.0%}"
+
+
+def fmt_change(metric: Metric, row: SummaryRow) -> str:
     """A ratio in the report's own words: 'N% reduction' or 'Nx increase', with its CI."""
+    ratio, ci = row["ratio"], row["ci95"]
     if ratio is None:
-        return NOT_AVAILABLE
+        if row["before_median"] is None or row["after_median"] is None:
+            return NOT_AVAILABLE
+        before = fmt_value(row["before_median"], metric.unit)
+        return f"{before} → {fmt_value(row['after_median'], metric.unit)}"
     if metric.better == "lower":
         word = "reduction" if ratio <= 1 else "increase"
-        text = f"{abs(1 - ratio):.0%} {word}"
+        text = f"{_pct(abs(1 - ratio))} {word}"
         if ci:
-            text += f" (95% CI {1 - ci[1]:.0%} to {1 - ci[0]:.0%} reduction)"
+            text += f" (95% CI {_pct(1 - ci[1])} to {_pct(1 - ci[0])} reduction)"
         return text
     text = f"{ratio:.2f}x"
     if ci:
@@ -111,7 +120,7 @@ def expected_table(results: Results) -> list[ExpectedRow]:
                 metric,
                 fmt_value(row["before_median"], metric.unit),
                 fmt_value(row["after_median"], metric.unit),
-                fmt_change(metric, row["ratio"], row["ci95"]),
+                fmt_change(metric, row),
                 expectation_verdict(metric, row),
             )
         )
@@ -166,7 +175,7 @@ def section_cells(row: SummaryRow) -> list[str]:
         metric.id,
         f"{fmt_value(row['before_median'], metric.unit)} (n={row.get('n_before', '?')})",
         f"{fmt_value(row['after_median'], metric.unit)} (n={row.get('n_after', '?')})",
-        fmt_change(metric, row["ratio"], row["ci95"]),
+        fmt_change(metric, row),
         fmt_p(row["p_value"]),
         verdict,
     ]

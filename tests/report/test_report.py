@@ -1,0 +1,150 @@
+"""`chrono-bench report` on synthetic runs: the files, the tables, and the page in Chromium."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from PIL import Image, ImageStat
+from typer.testing import CliRunner
+
+from harness.cli import app
+from harness.report import write_report
+from harness.results import METRICS, REPORT_METRICS
+from tests.report.synthetic import make_results, samples_for, spread, write_json, write_run
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+IMAGES_PROBE = """<script>
+window.addEventListener('load', () => {
+  const images = Array.from(document.images);
+  const loaded = images.filter(i => i.complete && i.naturalWidth > 0).length;
+  document.body.setAttribute('data-images', images.length + '/' + loaded);
+});
+</script></body>"""
+
+
+def _run(tmp_path: Path) -> Path:
+    samples = samples_for("all", "api_p95_ms", spread(500, 6), spread(80, 6))  # met
+    samples += samples_for("all", "scrape_pages_per_min", spread(100, 6), spread(150, 6))  # missed
+    samples += samples_for("all", "cache_hit_rate", [0.0] * 6, spread(0.8, 6))  # met (target)
+    samples += samples_for(
+        "stats_aggregate", "db_queries_per_request", spread(401, 6, 0), spread(1, 6, 0),
+        invalid=[("before", 5)],
+    )  # fmt: skip
+    samples += samples_for("stats_aggregate", "api_p95_ms", spread(300, 6), spread(120, 6))
+    verification = [
+        {"optimization": "stats_aggregate", "passed": True, "detail": "40 requests equal"},
+        {"optimization": "all", "passed": True, "detail": "40 requests equal"},
+    ]
+    run_dir = write_run(tmp_path / "reports", make_results(samples, verification))
+    write_json(run_dir / "latencies" / "all-before-0.json",
+               {"metric": "api_p95_ms", "latencies_ms": spread(300, 200, 0.8)})  # fmt: skip
+    write_json(run_dir / "latencies" / "all-after-0.json",
+               {"metric": "api_p95_ms", "latencies_ms": spread(60, 200, 0.8)})  # fmt: skip
+    points = [[1764430200.0 + t, 50.0 + t % 7] for t in range(60)]
+    write_json(run_dir / "timeseries" / "all-after-0.json",
+               {"series": [{"name": "api_p95_ms", "unit": "ms", "points": points},
+                           {"name": "api_rps", "unit": "req/s", "points": points}]})  # fmt: skip
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    run_dir = _run(tmp_path_factory.mktemp("run"))
+    return run_dir, write_report(run_dir)
+
+
+def _expected_rows(summary: str) -> dict[str, list[str]]:
+    rows = {}
+    for line in summary.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("|") and cells[0] in {METRICS[m].label for m in REPORT_METRICS}:
+            rows.setdefault(cells[0], cells)
+    return rows
+
+
+def test_summary_has_every_report_row_with_verdicts(report):
+    _, files = report
+    summary = files.summary.read_text()
+    rows = _expected_rows(summary)
+    assert len(rows) == len(REPORT_METRICS) == 10
+    assert rows["API Response Time (p95)"][1:4] == ["500ms", "100ms", "80% reduction"]
+    assert rows["API Response Time (p95)"][-1] == "met"
+    assert rows["Scraping Throughput"][-1].startswith("missed")
+    assert rows["Cache Hit Rate"][-1] == "met"
+    assert "isolated: stats_aggregate" in rows["Database Queries per Request"][-1]
+    assert rows["Time to Interactive"][-1].startswith("not measured")
+    assert "## stats_aggregate" in summary and "Verification: passed: 40 requests equal" in summary
+    assert "load generator CPU 97% > 90%" in summary  # the invalid window, with its reason
+
+
+def test_csv_is_tidy_one_sample_a_row(report):
+    _, files = report
+    frame = pd.read_csv(files.csv)
+    assert len(frame) == 5 * 12
+    assert {"optimization", "variant", "metric", "value", "unit", "valid"} <= set(frame.columns)
+    assert (~frame["valid"]).sum() == 1
+
+
+def test_pngs_are_real_images(report):
+    _, files = report
+    names = {p.name for p in files.images}
+    assert {"bars-api_p95_ms.png", "cdf-all.png", "timeseries-all-after-0.png",
+            "budget.png"} <= names  # fmt: skip
+    for path in files.images:
+        with Image.open(path) as image:
+            assert image.format == "PNG" and image.width > 200 and image.height > 100
+
+
+def test_html_is_self_contained(report):
+    _, files = report
+    html = files.html.read_text()
+    assert not re.search(r"(src|href)=\"(https?:)?//", html)
+    assert html.count('src="data:image/png;base64,') == len(files.images)
+    assert 'id="toc"' in html and "loadgen_max_rps: wrk" in html
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
+def test_page_renders_tables_and_images_in_chromium(report, tmp_path):
+    _, files = report
+    probe = tmp_path / "probe.html"
+    probe.write_text(files.html.read_text().replace("</body>", IMAGES_PROBE))
+    profile = tempfile.mkdtemp(prefix="chrono-chromium-")
+    try:
+        base = [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}"]
+        dom = subprocess.run(
+            [*base, "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
+            capture_output=True, text=True, timeout=120, check=True,
+        ).stdout  # fmt: skip
+        shot = tmp_path / "shot.png"
+        subprocess.run(
+            [*base, f"--screenshot={shot}", "--window-size=1280,4000", files.html.as_uri()],
+            capture_output=True, timeout=120, check=True,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    count = len(files.images)
+    assert f'data-images="{count}/{count}"' in dom  # every image decoded, natural width > 0
+    assert 'id="expected-table"' in dom and dom.count("<tr>") >= 11
+    with Image.open(shot) as image:
+        stats = ImageStat.Stat(image.convert("L"))
+    assert stats.stddev[0] > 10, "the screenshot is blank"
+
+
+def test_report_command_on_latest(tmp_path, monkeypatch):
+    run_dir = _run(tmp_path)
+    (tmp_path / "reports" / "latest").symlink_to(run_dir.name)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["report", "latest"])
+    assert result.exit_code == 0, result.output
+    assert "index.html" in result.output
+    assert (run_dir / "index.html").is_file() and (run_dir / "summary.md").is_file()
