@@ -27,6 +27,7 @@ export const pages: PageModule['pages'] = {
 
 export const widgets: PageModule['widgets'] = { overviewChart: ready(OverviewChart) };
 
-export function whenIdle(task: () => void): void {
+export const whenNeeded: PageModule['whenNeeded'] = (_node, task) => {
   task();
-}
+  return () => {};
+};

@@ -1,6 +1,7 @@
 // The report's fix: each page is its own chunk, fetched when the route is first visited,
-// and the chart widget (chart.js is the heaviest library here) waits until the browser is
-// idle after the first render, as the report's layout does with requestIdleCallback.
+// and the chart widget (chart.js is the heaviest library here) waits until it is on
+// screen and the browser is idle, as the report's layout does with requestIdleCallback.
+// Below the fold it is not fetched at all until the user scrolls to it.
 import type { PageModule } from './pages.types';
 
 export type { PageName, WidgetName } from './pages.types';
@@ -21,7 +22,16 @@ export const widgets: PageModule['widgets'] = {
   overviewChart: () => import('./components/OverviewChart.svelte').then((m) => m.default),
 };
 
-export function whenIdle(task: () => void): void {
-  if ('requestIdleCallback' in window) requestIdleCallback(task, { timeout: IDLE_TIMEOUT_MS });
-  else setTimeout(task, 1);
-}
+export const whenNeeded: PageModule['whenNeeded'] = (node, task) => {
+  let idle: number | undefined;
+  const observer = new IntersectionObserver((entries) => {
+    if (!entries.some((entry) => entry.isIntersecting)) return;
+    observer.disconnect();
+    idle = requestIdleCallback(task, { timeout: IDLE_TIMEOUT_MS });
+  });
+  observer.observe(node);
+  return () => {
+    observer.disconnect();
+    if (idle !== undefined) cancelIdleCallback(idle);
+  };
+};

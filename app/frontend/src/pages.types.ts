@@ -11,6 +11,9 @@ export type Loader = () => Promise<Component<any>>;
 export interface PageModule {
   pages: Record<PageName, Loader>;
   widgets: Record<WidgetName, Loader>;
-  /** Runs non-urgent work: at once in the eager build, when the browser is idle in the split one. */
-  whenIdle(task: () => void): void;
+  /**
+   * Runs non-urgent work for `node`: at once in the eager build; in the split build once
+   * the node is on screen and the browser is idle.
+   */
+  whenNeeded(node: Element, task: () => void): () => void;
 }

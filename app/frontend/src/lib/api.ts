@@ -90,10 +90,14 @@ function query(params: Record<string, string | number | undefined | null>): stri
   return text ? `?${text}` : '';
 }
 
+type ListBody<T> =
+  | T[]
+  | { items?: T[]; results?: T[]; pages?: T[]; total?: number; page?: number; per_page?: number };
+
 /** Lists may come bare or wrapped in a page envelope; the pages only need the items. */
-function toPaged<T>(body: T[] | Partial<Paged<T>> & Record<string, unknown>, page = 1): Paged<T> {
+function toPaged<T>(body: ListBody<T>, page = 1): Paged<T> {
   if (Array.isArray(body)) return { items: body, total: body.length, page, per_page: body.length };
-  const items = (body.items ?? body.results ?? body.pages ?? []) as T[];
+  const items = body.items ?? body.results ?? body.pages ?? [];
   return {
     items,
     total: Number(body.total ?? items.length),
@@ -114,7 +118,7 @@ export async function login(email: string, password: string): Promise<void> {
 export const me = (): Promise<User> => request('/auth/me');
 
 export async function listProjects(): Promise<Project[]> {
-  return toPaged(await request<Project[] | Paged<Project>>('/projects/')).items;
+  return toPaged(await request<ListBody<Project>>('/projects/')).items;
 }
 
 export const getProject = (id: number): Promise<Project> => request(`/projects/${id}`);
@@ -123,7 +127,7 @@ export const projectStats = (id: number): Promise<ProjectStats> =>
   request(`/projects/${id}/stats`);
 
 export async function projectPages(id: number, page: number, perPage: number): Promise<Paged<Page>> {
-  const body = await request<Page[] | Paged<Page>>(
+  const body = await request<ListBody<Page>>(
     `/projects/${id}/pages${query({ page, per_page: perPage })}`,
   );
   return toPaged(body, page);

@@ -3,9 +3,12 @@ import { normaliseFacets, type Hit, type SearchBackend, type SearchResult } from
 
 type ApiHit = Record<string, unknown>;
 
+// The API names facets after columns and its filter parameters after what they filter.
+const FILTER_PARAMS: Record<string, string> = { domain_id: 'domain' };
+
 function toHit(page: ApiHit): Hit {
   return {
-    id: page.id as number,
+    id: (page.page_id ?? page.id) as number,
     title: String(page.title || page.extracted_title || page.original_url || ''),
     url: String(page.wayback_url || page.original_url || ''),
     snippet: (page.snippet ?? page.headline ?? page.meta_description ?? undefined) as string | undefined,
@@ -23,7 +26,9 @@ export const apiSearch: SearchBackend = {
       project: query.project ?? undefined,
       page: query.page,
       per_page: query.perPage,
-      ...query.filters,
+      ...Object.fromEntries(
+        Object.entries(query.filters).map(([facet, value]) => [FILTER_PARAMS[facet] ?? facet, value]),
+      ),
     });
     const items = (body.items ?? body.results ?? body.hits ?? []) as ApiHit[];
     const result: SearchResult = {

@@ -14,7 +14,7 @@ let chosen: Promise<SearchBackend> | null = null;
 
 export function searchBackend(): Promise<SearchBackend> {
   chosen ??= fetch('/config.json')
-    .then((response) => (response.ok ? (response.json() as Promise<ClientConfig>) : {}))
+    .then((response): Promise<ClientConfig> | ClientConfig => (response.ok ? response.json() : {}))
     .catch((): ClientConfig => ({}))
     .then((config) =>
       config.meilisearch ? meiliSearch(config.meilisearch.host, config.meilisearch.search_key) : apiSearch,

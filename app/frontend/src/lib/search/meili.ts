@@ -4,7 +4,7 @@
 import { instantMeiliSearch } from '@meilisearch/instant-meilisearch';
 import { normaliseFacets, type Hit, type SearchBackend } from './types';
 
-export const FACETS = ['language', 'mime_type', 'domain_id'];
+const FACETS = ['domain_id', 'language', 'mime_type'];
 
 interface InstantResult {
   hits: Array<Record<string, unknown>>;
@@ -38,7 +38,7 @@ export function meiliSearch(host: string, searchKey: string): SearchBackend {
       ]);
       const [result] = results;
       const hits: Hit[] = result.hits.map((doc) => ({
-        id: String(doc.id),
+        id: String(doc.page_id ?? doc.id),
         title: String(doc.title || doc.original_url || ''),
         url: String(doc.wayback_url || doc.original_url || ''),
         snippet: typeof doc.meta_description === 'string' ? doc.meta_description : undefined,
