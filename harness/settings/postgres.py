@@ -21,6 +21,8 @@ BACKEND_MEMORY_MB = 10
 WORK_MEM_FLOOR_KB = 4 * KB_PER_MB
 MAINTENANCE_WORK_MEM_CAP_KB = 2048 * KB_PER_MB
 WAL_BUFFERS_CAP_KB = 16 * KB_PER_MB
+# wal_buffers is counted in WAL pages: PostgreSQL silently rounds anything else down.
+WAL_PAGE_KB = 8
 MIN_WAL_SIZE_MB = 1024
 MAX_WAL_SIZE_MB = 4096
 # Below this limit PostgreSQL runs on a small host with a small disk: WAL sizes shrink
@@ -39,8 +41,9 @@ def postgres_settings(*, memory_mb: int, cpus: float, max_connections: int) -> d
     effective_cache_size_kb = memory_kb * 3 // 4
     # maintenance_work_mem = 1/16 of the limit, capped at 2 GB
     maintenance_work_mem_kb = min(memory_kb // 16, MAINTENANCE_WORK_MEM_CAP_KB)
-    # wal_buffers = 3 % of shared_buffers, capped at 16 MB
+    # wal_buffers = 3 % of shared_buffers, capped at 16 MB (in whole 8 kB WAL pages)
     wal_buffers_kb = min(shared_buffers_kb * 3 // 100, WAL_BUFFERS_CAP_KB)
+    wal_buffers_kb -= wal_buffers_kb % WAL_PAGE_KB
 
     parallel = parallel_settings(cpus)
     max_worker_processes = int(
