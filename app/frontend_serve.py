@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.staticfiles import StaticFiles
+from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import Scope
 
 log = logging.getLogger(__name__)
@@ -110,25 +110,31 @@ class FrontendFiles(StaticFiles):
             return super().file_response(full_path, stat_result, scope, status_code)
         path = Path(full_path)
         relative = path.relative_to(Path(str(self.directory))).as_posix()
+        hashed = relative.startswith(HASHED_FOLDERS)
         headers = {
-            "Cache-Control": IMMUTABLE_CACHE if relative.startswith(HASHED_FOLDERS) else SHELL_CACHE,
+            "Cache-Control": IMMUTABLE_CACHE if hashed else SHELL_CACHE,
             "Vary": "Accept-Encoding",
         }
         media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        accepted = accepted_encodings(Headers(scope=scope).get("accept-encoding"))
+        request_headers = Headers(scope=scope)
+        accepted = accepted_encodings(request_headers.get("accept-encoding"))
+        response = FileResponse(
+            path, status_code=status_code, media_type=media_type, headers=headers,
+            stat_result=stat_result,
+        )  # fmt: skip
         for coding, suffix in PRECOMPRESSED:
             compressed = path.with_name(path.name + suffix)
             if coding in accepted and compressed.is_file():
-                return FileResponse(
+                response = FileResponse(
                     compressed,
                     status_code=status_code,
                     media_type=media_type,
                     headers={**headers, "Content-Encoding": coding},
                 )
-        return FileResponse(
-            path, status_code=status_code, media_type=media_type, headers=headers,
-            stat_result=stat_result,
-        )  # fmt: skip
+                break
+        if self.is_not_modified(response.headers, request_headers):
+            return NotModifiedResponse(response.headers)
+        return response
 
 
 def frontend_files(settings: FrontendSettings | None = None) -> FrontendFiles | None:
