@@ -165,7 +165,7 @@ def report_command(
 
     files = write_report(resolve_run(run))
     console.print(files.summary.read_text(encoding="utf-8"), markup=False, highlight=False)
-    console.print(f"report written to {files.html}", markup=False)
+    console.print(f"report written to {files.html}", markup=False, soft_wrap=True)
 
 
 @app.command("gate")
@@ -195,7 +195,7 @@ def gate_command(
     result = run_gate(results, reference, load_policy(policy))
     junit, summary = write_gate_outputs(result, run_dir, results["run_id"])
     console.print(summary.read_text(encoding="utf-8"), markup=False, highlight=False)
-    console.print(f"gate summary: {summary}\njunit: {junit}", markup=False)
+    console.print(f"gate summary: {summary}\njunit: {junit}", markup=False, soft_wrap=True)
     raise typer.Exit(result.exit_code)
 
 
@@ -211,4 +211,4 @@ def baseline_save_command(
     results = load_results(resolve_run(run))
     target = directory / f"{name or results['run_id']}.json"
     dump_results(results, target)
-    console.print(f"baseline saved to {target}", markup=False)
+    console.print(f"baseline saved to {target}", markup=False, soft_wrap=True)
