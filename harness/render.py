@@ -121,7 +121,7 @@ def render_compose(budget: Budget, options: RenderOptions, *, build_context: str
     )
 
 
-def render_postgresql_conf(budget: Budget, *, tuned: bool = True) -> str:
+def render_postgresql_conf(budget: Budget, tuned: bool = True) -> str:
     """postgresql.conf: the budget's settings, or the stock ones (`pg_tuning` off)."""
     pg = budget["postgres"]
     settings = pg.settings

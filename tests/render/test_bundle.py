@@ -44,7 +44,8 @@ def budget() -> Budget:
 
 
 def _compose(bundle: Path) -> dict[str, Any]:
-    return yaml.safe_load((bundle / "compose.yml").read_text())
+    compose: dict[str, Any] = yaml.safe_load((bundle / "compose.yml").read_text())
+    return compose
 
 
 def _files(bundle: Path) -> dict[str, bytes]:

@@ -105,7 +105,7 @@ def redis_pair(service_dir: Path) -> Iterator[tuple[redis.Redis[bytes], redis.Re
     servers = []
     for role in ("cache", "broker"):
         conf = service_dir / f"redis-{role}.conf"
-        conf.write_text(render_redis_conf(budget, role))  # type: ignore[arg-type]
+        conf.write_text(render_redis_conf(budget, role))
         server = RedisServer(
             service_dir / role,
             password=secrets.token_urlsafe(16),
