@@ -33,20 +33,31 @@ WHITESPACE = re.compile(r"\s+")
 
 @dataclass(frozen=True, slots=True)
 class Extracted:
-    """What the pages table keeps of a capture's HTML."""
+    """What the pages table keeps of a capture's HTML (text with whitespace collapsed)."""
 
     title: str | None
     text: str
     meta_description: str | None
     language: str | None
+    word_count: int
+    character_count: int
 
-    @property
-    def word_count(self) -> int:
-        return len(self.text.split())
 
-    @property
-    def character_count(self) -> int:
-        return len(self.text)
+def _extracted(
+    title: str | None, text: str | None, description: str | None, language: str | None
+) -> Extracted:
+    body = _clean(text) or ""
+    # Whitespace is collapsed to single spaces, so counting them counts words without
+    # splitting: a 10 MB page would otherwise allocate a list of a million strings.
+    words = body.count(" ") + 1 if body else 0
+    return Extracted(
+        title=_clean(title),
+        text=body,
+        meta_description=_clean(description),
+        language=_clean(language),
+        word_count=words,
+        character_count=len(body),
+    )
 
 
 def _clean(text: str | None) -> str | None:
@@ -70,11 +81,11 @@ def extract_selectolax(html: bytes) -> Extracted:
         tree.body,
     )
     text = container.text(separator=" ") if container is not None else ""
-    return Extracted(
-        title=_clean(title_node.text()) if title_node is not None else None,
-        text=_clean(text) or "",
-        meta_description=_clean(meta.attributes.get("content")) if meta is not None else None,
-        language=_clean(language),
+    return _extracted(
+        title_node.text() if title_node is not None else None,
+        text,
+        meta.attributes.get("content") if meta is not None else None,
+        language,
     )
 
 
@@ -87,13 +98,8 @@ def extract_trafilatura(html: bytes) -> Extracted:
         html, with_metadata=True, include_comments=False, include_tables=True
     )
     if not isinstance(document, trafilatura.settings.Document):
-        return Extracted(title=None, text="", meta_description=None, language=None)
-    return Extracted(
-        title=_clean(document.title),
-        text=_clean(document.text) or "",
-        meta_description=_clean(document.description),
-        language=_clean(document.language),
-    )
+        return _extracted(None, None, None, None)
+    return _extracted(document.title, document.text, document.description, document.language)
 
 
 EXTRACTORS: dict[str, Callable[[bytes], Extracted]] = {

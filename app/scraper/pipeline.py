@@ -27,7 +27,7 @@ import redis.asyncio as aioredis
 from app.cache import invalidate_user
 from app.core.config import Settings
 from app.scraper import store
-from app.scraper.cdx import CdxClient, CdxQuery, CdxRecord, MatchType
+from app.scraper.cdx import CdxClient, CdxError, CdxQuery, CdxRecord, MatchType
 from app.scraper.extract import MIN_WORDS, Extracted, extract
 from app.scraper.fetch import CaptureFetcher, Fetched, Skipped
 from app.scraper.indexing import BatchBuffer
@@ -162,11 +162,23 @@ class DomainScrape:
             progress = ProgressPublisher(
                 cache, scrape_session_id=self.session_id, user_id=domain.user_id
             )
-            await store.start_session(conn, scrape_session_id=self.session_id)
+            await store.start_domain(
+                conn, domain_id=domain.domain_id, scrape_session_id=self.session_id
+            )
             await progress.publish(
                 "processing_stage", {"domain_id": domain.domain_id, "stage": "cdx"}
             )
-            records = await self._new_records(conn, http, domain)
+            try:
+                records = await self._new_records(conn, http, domain)
+            except (httpx.HTTPError, RetryableStatusError, CdxError) as error:
+                # Nothing was discovered, so nothing is lost: the domain is marked failed
+                # with the reason, and the task fails so that it can be run again.
+                reason = describe(error)
+                self.summary.session_completed = await store.fail_domain(
+                    conn, domain=domain, scrape_session_id=self.session_id, reason=reason
+                )
+                await progress.publish("error", {"domain_id": domain.domain_id, "error": reason})
+                raise
             await progress.publish(
                 "cdx_discovery",
                 {

@@ -220,6 +220,8 @@ async def upsert_pages(
 ) -> list[tuple[int, bool]]:
     """Insert or refresh pages; (page id, still indexed) for each, in order."""
     results: list[tuple[int, bool]] = []
+    if not pages:
+        return results
     async with conn.cursor() as cur:
         await cur.executemany(
             UPSERT_PAGE,
@@ -260,39 +262,66 @@ async def record_counts(
     )
 
 
-async def start_session(conn: AsyncConnection[Any], *, scrape_session_id: int) -> None:
+async def start_domain(
+    conn: AsyncConnection[Any], *, domain_id: int, scrape_session_id: int
+) -> None:
+    """The session is running (from its first domain on) and so is this domain."""
     await conn.execute(
         "UPDATE scrape_sessions SET status = 'running',"
         " started_at = coalesce(started_at, now()) WHERE id = %s AND status = 'pending'",
         (scrape_session_id,),
     )
+    await conn.execute(
+        "UPDATE domains SET status = 'active', updated_at = now() WHERE id = %s", (domain_id,)
+    )
+
+
+async def fail_domain(
+    conn: AsyncConnection[Any], *, domain: DomainTarget, scrape_session_id: int, reason: str
+) -> bool:
+    """Record why a domain could not be scraped (its CDX query failed for good)."""
+    await conn.execute(
+        "UPDATE domains SET status = 'error', updated_at = now() WHERE id = %s",
+        (domain.domain_id,),
+    )
+    await conn.execute(
+        "UPDATE scrape_sessions SET error_message = %s WHERE id = %s",
+        (f"domain {domain.domain_name}: {reason}", scrape_session_id),
+    )
+    return await _complete_session(conn, domain=domain, scrape_session_id=scrape_session_id)
 
 
 async def finish_domain(
     conn: AsyncConnection[Any], *, domain: DomainTarget, scrape_session_id: int
 ) -> bool:
-    """Mark the domain scraped; complete the session once all its project's active domains
-    are done. True when this call completed the session."""
+    """Mark the domain scraped; True when this completed the session (see below)."""
+    await conn.execute(
+        "UPDATE domains SET last_scraped = now(), status = 'completed',"
+        " success_rate = CASE WHEN total_pages > 0"
+        "   THEN scraped_pages::float8 / total_pages END WHERE id = %s",
+        (domain.domain_id,),
+    )
+    return await _complete_session(conn, domain=domain, scrape_session_id=scrape_session_id)
+
+
+async def _complete_session(
+    conn: AsyncConnection[Any], *, domain: DomainTarget, scrape_session_id: int
+) -> bool:
+    """End the session once every active domain of its project is scraped or failed:
+    completed, or failed when a domain failed. True when this call ended it."""
     async with conn.transaction():
-        await conn.execute(
-            "UPDATE domains SET last_scraped = now(), status = 'completed',"
-            " success_rate = CASE WHEN total_pages > 0"
-            "   THEN scraped_pages::float8 / total_pages END WHERE id = %s",
-            (domain.domain_id,),
-        )
         # The row lock serialises domains finishing at once, so one of them sees all done.
-        cur = await conn.execute(
-            "SELECT started_at FROM scrape_sessions WHERE id = %s FOR UPDATE",
-            (scrape_session_id,),
+        await conn.execute(
+            "SELECT 1 FROM scrape_sessions WHERE id = %s FOR UPDATE", (scrape_session_id,)
         )
-        row = await cur.fetchone()
-        if row is None:
-            return False
         cur = await conn.execute(
-            "UPDATE scrape_sessions s SET status = 'completed', completed_at = now()"
-            " WHERE s.id = %s AND s.status = 'running' AND NOT EXISTS ("
-            "   SELECT 1 FROM domains d WHERE d.project_id = %s AND d.active"
+            "UPDATE scrape_sessions s SET completed_at = now(), status = CASE WHEN EXISTS ("
+            "   SELECT 1 FROM domains d WHERE d.project_id = %(project)s AND d.active"
+            "   AND d.status = 'error') THEN 'failed' ELSE 'completed' END"
+            " WHERE s.id = %(session)s AND s.status = 'running' AND NOT EXISTS ("
+            "   SELECT 1 FROM domains d WHERE d.project_id = %(project)s AND d.active"
+            "   AND d.status <> 'error'"
             "   AND (d.last_scraped IS NULL OR d.last_scraped < s.started_at))",
-            (scrape_session_id, domain.project_id),
+            {"session": scrape_session_id, "project": domain.project_id},
         )
         return cur.rowcount == 1
