@@ -36,23 +36,27 @@ def empty_dsn(fresh_database) -> str:
     return dsn
 
 
+def build_settings(dsn: str, cache_url: str, broker_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": dsn,
+        "redis_cache_url": cache_url,
+        "redis_broker_url": broker_url,
+        "jwt_secret": JWT_SECRET,
+        "expose_statement_count": True,
+        "db_pool_min": 1,
+        "db_pool_max": 4,
+        **ALL_OFF,
+        **overrides,
+    }
+    return Settings(**values)
+
+
 @pytest.fixture
 def settings_for(redis_url) -> Callable[..., Settings]:
     base = redis_url.rsplit("/", 1)[0]
 
     def build(dsn: str, **overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "database_url": dsn,
-            "redis_cache_url": f"{base}/0",
-            "redis_broker_url": f"{base}/1",
-            "jwt_secret": JWT_SECRET,
-            "expose_statement_count": True,
-            "db_pool_min": 1,
-            "db_pool_max": 4,
-            **ALL_OFF,
-            **overrides,
-        }
-        return Settings(**values)
+        return build_settings(dsn, f"{base}/0", f"{base}/1", **overrides)
 
     return build
 
