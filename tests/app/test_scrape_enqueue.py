@@ -12,6 +12,9 @@ from app.services.scrape import SCRAPE_TASK
 from tests.app.conftest import register
 
 
+DOMAINS = [("a.example.org", True), ("b.example.org", False), ("c.example.org", True)]
+
+
 @pytest.mark.parametrize(("celery_tuning", "queue"), [(False, "celery"), (True, "scraping")])
 def test_scrape_enqueues_one_task_per_active_domain(
     empty_dsn, client_for, redis_url, celery_tuning, queue
