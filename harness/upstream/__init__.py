@@ -2,8 +2,8 @@
 
 Modules, in the order a request meets them: `server` (process launcher), `app` (routes),
 `middleware` + `faults` (latency and injected faults), `cdx` (query engine) over
-`corpus` (the generated archive) with `urlkeys` (SURT ranges), `replay` (which capture a
-`/web/` address means) and `content` (bodies from `words`).
+`corpus` (the archive model: `records` made by `generate`) with `urlkeys` (SURT ranges),
+`replay` (which capture a `/web/` address means) and `content` (bodies from `words`).
 """
 
 from harness.upstream.app import CdxSettings, create_app
