@@ -11,7 +11,6 @@ import redis
 from app.services.scrape import SCRAPE_TASK
 from tests.app.conftest import register
 
-
 DOMAINS = [("a.example.org", True), ("b.example.org", False), ("c.example.org", True)]
 
 
