@@ -23,8 +23,20 @@ from app.worker.queues import (
 )
 
 CELERY_APP_MODULE = "app.worker.celery_app"
+ENV_PREFIX = "CHRONO_"
 # Critical and indexing tasks take milliseconds to a second: one child keeps up with them.
 FAST_POOL_CONCURRENCY = 1
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    """The CHRONO_* environment that recreates `settings` in a worker process."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        key = f"{ENV_PREFIX}{name.upper()}"
+        env[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
 
 
 def _base(name: str, log_level: str) -> list[str]:

@@ -40,7 +40,14 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "accept_content": ["json"],
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
-        "broker_transport_options": {"visibility_timeout": settings.celery_visibility_timeout_s},
+        "broker_transport_options": {
+            "visibility_timeout": settings.celery_visibility_timeout_s,
+            # Sweep for messages abandoned by a dead worker every tenth of the timeout, so
+            # one is back in its queue within ~1.1 timeouts (kombu's default sweep is every
+            # 100 s whatever the timeout).
+            "unacked_restore_interval": max(1, settings.celery_visibility_timeout_s // 10),
+            "unacked_restore_throttle": 1,
+        },
         "broker_connection_retry_on_startup": True,
     }
     if not settings.celery_tuning:

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import psycopg
+from celery import Task
 
 from app.core.config import get_settings
 from app.scraper import indexing
@@ -78,8 +79,13 @@ def reconcile_index(
         return indexing.reconcile(conn, backend(), older_than_s=older_than_s, project_id=project_id)
 
 
-@celery_app.task(name=PING_TASK)  # type: ignore[untyped-decorator]
-def ping_critical(sent_at: float) -> dict[str, float]:
-    """A short critical task: how long it waited in the queue (same host, same clock)."""
+@celery_app.task(name=PING_TASK, bind=True)  # type: ignore[untyped-decorator]
+def ping_critical(self: Task, sent_at: float) -> dict[str, Any]:
+    """A short critical task: how long it waited (same host, same clock), and from where."""
     started_at = time.time()
-    return {"sent_at": sent_at, "started_at": started_at, "wait_s": started_at - sent_at}
+    return {
+        "sent_at": sent_at,
+        "started_at": started_at,
+        "wait_s": started_at - sent_at,
+        "queue": (self.request.delivery_info or {}).get("routing_key"),
+    }
