@@ -6,7 +6,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-import psycopg
 import pytest
 
 from app.core.config import Settings

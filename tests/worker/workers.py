@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -81,10 +82,8 @@ class Workers:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-            try:  # children that outlived their parent
+            with contextlib.suppress(ProcessLookupError):  # children that outlived it
                 os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         for log in self._logs:
             log.close()
         self.client.close()
