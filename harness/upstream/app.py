@@ -114,6 +114,8 @@ def create_app(
         }
         if content.location:
             headers["Location"] = f"{base}/web/{capture.timestamp}{parsed.flags}/{content.location}"
+        if request.method == "HEAD":  # headers only, and nothing counted as served
+            return Response(status_code=content.status, headers=headers)
         return StreamingResponse(
             _body(corpus, capture, stats), status_code=content.status, headers=headers
         )

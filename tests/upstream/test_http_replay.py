@@ -50,6 +50,9 @@ def test_exact_capture_is_served_with_memento_datetime(client: httpx.Client, mod
     assert int(response.headers["content-length"]) == len(response.content)
     assert b32_sha1(iter([response.content])) == cdx_digest(client, capture)
     assert client.get(web(capture)).content == response.content
+    head = client.head(web(capture))
+    assert head.headers["content-length"] == response.headers["content-length"]
+    assert head.headers["memento-datetime"] == expected_date
 
 
 @pytest.mark.parametrize(
