@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test check lint typecheck system-packages setup clean
+.PHONY: demo test check lint typecheck system-packages setup clean frontend
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,23 @@ system-packages:
 
 setup: system-packages $(STAMP)
 
-demo: setup
+# The web client, built twice (frontend_split off and on); npm ci only when the lock file
+# changed, each build only when its inputs did.
+FRONTEND := app/frontend
+FRONTEND_DEPS := $(FRONTEND)/node_modules/.ci-stamp
+FRONTEND_INPUTS := $(shell find $(FRONTEND)/src -type f 2>/dev/null) \
+	$(addprefix $(FRONTEND)/,index.html vite.config.ts svelte.config.js tsconfig.json)
+
+$(FRONTEND_DEPS): $(FRONTEND)/package-lock.json
+	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(FRONTEND)/build-%/index.html: $(FRONTEND_DEPS) $(FRONTEND_INPUTS)
+	cd $(FRONTEND) && npm run --silent build:$* -- --logLevel warn
+
+frontend: $(FRONTEND)/build-eager/index.html $(FRONTEND)/build-split/index.html
+
+demo: setup frontend
 	$(BIN)/chrono-bench demo
 
 lint: $(STAMP)
@@ -31,10 +47,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: setup lint typecheck
+test: setup lint typecheck frontend
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
-check: setup lint typecheck
+check: setup lint typecheck frontend
 	$(BIN)/pytest -q -m "not slow" -x $(PYTEST_ARGS)
 
 clean:

@@ -25,6 +25,7 @@ from app.core.config import Settings, get_settings
 from app.core.context import AppContext
 from app.core.middleware import MetricsMiddleware
 from app.db.pool import Database
+from app.frontend_serve import frontend_files
 from app.metrics import mark_process_dead
 from app.search import make_backend
 from app.ws.manager import BoundedManager, ConnectionManager, UnboundedManager
@@ -92,6 +93,10 @@ def create_app(settings: Settings) -> FastAPI:
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
 
+    # The built web client (CHRONO_FRONTEND_SPLIT picks the build), mounted last so that
+    # every API route above takes precedence.
+    if (frontend := frontend_files()) is not None:
+        app.mount("/", frontend, name="frontend")
     return app
 
 

@@ -141,6 +141,8 @@ METRICS: dict[str, Metric] = dict(
            "queue wait of a critical task submitted during the scrape backlog"),
         _m("ws_delivery_p99_ms", "WebSocket Delivery (p99)", "ms", "lower",
            "p99 delay from publish to delivery over the held WebSocket connections"),
+        _m("lcp_ms", "Largest Contentful Paint", "ms", "lower",
+           "largest contentful paint of the cold projects page in headless Chromium"),
     ]
 )  # fmt: skip
 REPORT_METRICS: tuple[str, ...] = tuple(m.id for m in METRICS.values() if m.claim is not None)

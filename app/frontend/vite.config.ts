@@ -86,6 +86,11 @@ export default defineConfig(({ mode }) => {
       reportCompressedSize: false,
       chunkSizeWarningLimit: 2048,
       ...variant.build,
+      rolldownOptions: {
+        ...variant.build?.rolldownOptions,
+        // Its "slow plugin" notes only say the machine was busy.
+        checks: { bundlerTimings: false },
+      },
     },
   };
 });
