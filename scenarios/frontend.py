@@ -54,6 +54,8 @@ DESKTOP_NETWORK = {"latencyMs": 40, "downloadKbps": 10240, "uploadKbps": 10240}
 # A load that has not gone quiet by then is reported as a failure, not waited for.
 LOAD_TIMEOUT_S = 60.0
 HTTP_TIMEOUT_S = 30.0
+# Headroom per load for starting and closing Chromium.
+BROWSER_START_S = 30.0
 # What each build's index.html loads: the split build's entry lives under entries/.
 BUILD_MARKERS = {"split": "/entries/", "eager": "/assets/app.js"}
 
@@ -116,6 +118,7 @@ def measure_loads(
     network: dict[str, int] | None = DESKTOP_NETWORK,
     capture_text: bool = False,
     placement: Placement | None = None,
+    timeout_s: float = LOAD_TIMEOUT_S,
 ) -> list[PageLoad]:
     """Cold loads of `url` in headless Chromium, each with a new profile.
 
@@ -130,7 +133,7 @@ def measure_loads(
         "readySelector": READY_SELECTOR,
         "quietWindowMs": quiet_window_ms,
         "network": network,
-        "timeoutMs": int(LOAD_TIMEOUT_S * 1000),
+        "timeoutMs": int(timeout_s * 1000),
         "captureText": capture_text,
     }
     command = [node_binary(), str(DRIVER), json.dumps(options)]
@@ -141,7 +144,7 @@ def measure_loads(
         cwd=FRONTEND_DIR,
         capture_output=True,
         text=True,
-        timeout=loads * (LOAD_TIMEOUT_S + 30),
+        timeout=loads * (timeout_s + BROWSER_START_S),
         check=False,
     )
     if done.returncode != 0:
@@ -176,7 +179,14 @@ class FrontendScenario:
     name = "frontend"
     metrics = ("frontend_initial_kb", "tti_ms", "lcp_ms")
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        quiet_window_ms: int = QUIET_WINDOW_MS,
+        network: dict[str, int] | None = DESKTOP_NETWORK,
+    ) -> None:
+        self.quiet_window_ms = quiet_window_ms
+        self.network = network
         self.token: str | None = None
 
     def prepare(self, target: Target, profile: MeasureProfile) -> None:
@@ -203,7 +213,11 @@ class FrontendScenario:
         build = served_build(target.api_url)
         started = time.time()
         [load] = measure_loads(
-            f"{target.api_url}{PROJECTS_PATH}", token=self.token, placement=target.placement
+            f"{target.api_url}{PROJECTS_PATH}",
+            token=self.token,
+            quiet_window_ms=self.quiet_window_ms,
+            network=self.network,
+            placement=target.placement,
         )
         finished = time.time()
         invalid = None
