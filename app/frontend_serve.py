@@ -62,10 +62,13 @@ class FrontendSettings(BaseSettings):
 
 
 def accepted_encodings(header: str | None) -> set[str]:
-    """Content codings the client accepts (RFC 9110 §12.5.3), those with q=0 left out."""
+    """Content codings the client accepts (RFC 9110 12.5.3): q=0 refuses one, and `*`
+    stands for every coding the header does not name."""
     accepted: set[str] = set()
+    refused: set[str] = set()
     for item in (header or "").split(","):
         name, _, params = item.strip().partition(";")
+        name = name.strip().lower()
         quality = 1.0
         for param in params.split(";"):
             key, _, value = param.strip().partition("=")
@@ -74,8 +77,10 @@ def accepted_encodings(header: str | None) -> set[str]:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
-        if name and quality > 0:
-            accepted.add(name.strip().lower())
+        if name:
+            (accepted if quality > 0 else refused).add(name)
+    if "*" in accepted:
+        accepted |= {coding for coding, _ in PRECOMPRESSED} - refused
     return accepted
 
 
