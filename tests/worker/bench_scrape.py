@@ -144,6 +144,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--variants", default="off,on")
+    parser.add_argument(
+        "--concurrency", type=int, default=2, help="CHRONO_CELERY_CONCURRENCY (tuned only)"
+    )
     args = parser.parse_args()
     corpus = CorpusConfig(
         seed=args.seed,
@@ -180,6 +183,7 @@ def main() -> None:
                 redis_broker_url=redis_server.url(1),
                 wayback_url=upstream.base_url,
                 jwt_secret=secrets.token_urlsafe(32),
+                celery_concurrency=args.concurrency,
                 **switches,  # type: ignore[arg-type]
             )
             expected = len(capped) if settings.streaming_fetch else len(everything)

@@ -86,6 +86,7 @@ def test_real_workers_store_and_index_every_capture_once(
     assert_stored_and_indexed_once(settings, project, standin)
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_scrape_loses_nothing(
     standin: UpstreamServer, make_settings: Callable[..., Settings]
 ) -> None:
