@@ -150,6 +150,79 @@ def demo(inventory: Path = INVENTORY_OPTION) -> None:
     console.print(f"bundle written to {bundle}")
 
 
+def _log_to_stderr() -> None:
+    """Library logs (warnings and up) on stderr, below the rich progress display."""
+    import logging
+
+    from rich.logging import RichHandler
+
+    logging.basicConfig(
+        level=logging.WARNING, format="%(message)s", handlers=[RichHandler(console=err_console)]
+    )
+
+
+@app.command("run")
+def run_command(
+    optimizations: str = typer.Option(
+        "all", "--optimizations", help="all, or ids separated by commas (stats_aggregate,...)"
+    ),
+    mode: str = typer.Option("isolate", "--mode", help="isolate, ladder or endtoend"),
+    repeats: int | None = typer.Option(
+        None, "--repeats", help="windows per variant (default: the profile's)"
+    ),
+    profile: str = typer.Option("quick", "--profile", help="quick or full"),
+    runtime: str = typer.Option("local", "--runtime", help="where the stack runs: local"),
+    pin: bool = typer.Option(
+        True, "--pin/--no-pin", help="load generator and stack on separate cores"
+    ),
+    reports_dir: Path = typer.Option(Path("reports"), "--reports-dir"),
+    inventory: Path = INVENTORY_OPTION,
+) -> None:
+    """Measure optimizations before and after; results in reports/<run-id>/results.json."""
+    from harness.bench import RunOptions, run_benchmarks
+    from harness.summary_table import summary_table
+
+    _log_to_stderr()
+    options = RunOptions(
+        optimizations=optimizations, modes=(mode,), repeats=repeats, profile=profile,
+        runtime=runtime, pin=pin, reports_dir=reports_dir, inventory=inventory,
+    )  # fmt: skip
+    [run_dir] = run_benchmarks(options, console)
+    console.print(summary_table(run_dir))
+    console.print(f"results: {run_dir / 'results.json'}", markup=False, soft_wrap=True)
+
+
+@app.command("up")
+def up_command(
+    optimizations: str = typer.Option(
+        "", "--optimizations", help="optimizations on: all, ids separated by commas, or none"
+    ),
+    seed: bool = typer.Option(True, "--seed/--no-seed", help="load the quick benchmark data"),
+    pin: bool = typer.Option(False, "--pin/--no-pin", help="stack on all but the last core"),
+    runtime: str = typer.Option("local", "--runtime", help="where the stack runs: local"),
+    inventory: Path = INVENTORY_OPTION,
+) -> None:
+    """Start the whole stack and hold it until Ctrl-C or `chrono-bench down`."""
+    from harness.runtime.foreground import STATE_FILE, serve_stack
+
+    _log_to_stderr()
+    if runtime != "local":
+        raise UserError(f"up: runtime '{runtime}' is not available here: use local")
+    serve_stack(
+        optimizations=optimizations, seed=seed, pin=pin, inventory=inventory,
+        state_file=STATE_FILE, console=console,
+    )  # fmt: skip
+
+
+@app.command("down")
+def down_command() -> None:
+    """Stop the stack `chrono-bench up` holds (and anything a killed `up` left behind)."""
+    from harness.runtime.foreground import STATE_FILE, bring_down
+
+    state = bring_down(STATE_FILE)
+    console.print(f"stack in {state.run_dir} stopped", markup=False, soft_wrap=True)
+
+
 baseline_app = typer.Typer(help="Store runs as baselines for the gate.", no_args_is_help=True)
 app.add_typer(baseline_app, name="baseline")
 BASELINES_DIR = Path("baselines")
@@ -212,3 +285,37 @@ def baseline_save_command(
     target = directory / f"{name or results['run_id']}.json"
     dump_results(results, target)
     console.print(f"baseline saved to {target}", markup=False, soft_wrap=True)
+
+
+images_app = typer.Typer(help="The offline image set (Debian packages, no registry).")
+app.add_typer(images_app, name="images")
+
+
+@images_app.command("build")
+def images_build_command() -> None:
+    """Build the offline image set: a debootstrap base, then postgres, redis, prometheus,
+    the exporters and the app; images whose content is unchanged are reused."""
+    from rich.table import Table
+
+    from harness.images import build_images, docker_client
+
+    client = docker_client()
+    with console.status("building the offline image set") as status:
+        reports = build_images(client, progress=lambda text: status.update(text))
+    table = Table("image", "outcome", "seconds")
+    for report in reports:
+        table.add_row(report.tag, report.outcome, f"{report.seconds:.1f}")
+    console.print(table)
+    console.print("no Meilisearch image offline: this set runs search on PostgreSQL")
+
+
+@app.command("deploy")
+def deploy_command(
+    inventory: Path = INVENTORY_OPTION,
+    dry: bool = typer.Option(False, "--dry", help="show what would change, change nothing"),
+    limit: list[str] = typer.Option([], "--limit", help="only these hosts (repeatable)"),
+) -> None:
+    """Deploy the stack to the inventory's hosts with pyinfra (deploy/main.py)."""
+    from harness.deployment import run_deploy
+
+    run_deploy(inventory, dry=dry, limit=limit)

@@ -49,6 +49,9 @@ class LocustSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     # Drop what was measured while users were still being spawned.
     reset_stats: bool = True
+    # Let requests in flight at the end finish (and count): cutting them off would drop
+    # exactly the slowest ones.
+    stop_timeout_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ def locust_command(spec: LocustSpec, stats_file: Path) -> list[str]:
         "--only-summary",
         "--loglevel", "WARNING",
         "--exit-code-on-error", "0",
+        "--stop-timeout", f"{spec.stop_timeout_s:g}",
     ]  # fmt: skip
     if spec.reset_stats:
         command.append("--reset-stats")
@@ -102,7 +106,7 @@ def run_locust(spec: LocustSpec, out_dir: Path, name: str, placement: Placement)
         cpu = LoadgenCpu(executor.process.pid)
         cpu.begin()
         try:
-            executor.process.wait(timeout=spec.duration_s + EXIT_GRACE_S)
+            executor.process.wait(timeout=spec.duration_s + spec.stop_timeout_s + EXIT_GRACE_S)
         except subprocess.TimeoutExpired as error:
             raise UserError(f"locust did not finish: see {out_dir / (name + '.log')}") from error
         finally:

@@ -1,0 +1,215 @@
+"""Benchmark runs end to end: budget, stack, load generator ceiling, runner, results.
+
+`run_benchmarks` is what `chrono-bench run` (one mode) and `chrono-bench demo` (end to
+end and isolate, sharing one stack and their baseline windows) call. Each mode is a run
+of its own: `reports/<run-id>/` with results.json written as it goes and the locust logs
+and stats of every window; `reports/latest` points at the newest. The stack lives in a
+temporary directory the postgres user can reach and is removed afterwards, whatever
+the exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from harness.budget import Budget, allocate
+from harness.compare import summarize
+from harness.environment import git_info, host_info, package_versions
+from harness.errors import UserError
+from harness.inventory import get_host, load_inventory
+from harness.loadgen import measure_ceiling
+from harness.plan import build_plan, window_count
+from harness.progress import Eta, RunProgress
+from harness.results import Mode, Results
+from harness.runner import ResultsLog, Runner, iso
+from harness.runtime.local import LocalStack
+from harness.runtime.placement import Placement, plan_placement
+from harness.runtime.signals import exit_on_signals
+from harness.runtime.variants import Comparison, comparisons, parse_optimizations
+from scenarios.catalog import build_scenarios, corpus_for, seed_for
+from scenarios.profiles import MeasureProfile, get_profile
+
+LOG = logging.getLogger(__name__)
+LOCAL_HOST = "@local"
+LATEST_LINK = "latest"
+MODES: tuple[Mode, ...] = ("isolate", "ladder", "endtoend")
+# The API's throughput must stay well below what the load generator can send.
+MIN_LOADGEN_RATIO = 3.0
+# A first guess of one window's duration (restart, load, collection), before any ran.
+WINDOW_GUESS_S = 12.0
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    optimizations: str = "all"
+    modes: tuple[str, ...] = ("isolate",)
+    repeats: int | None = None
+    profile: str = "quick"
+    runtime: str = "local"
+    pin: bool = True
+    reports_dir: Path = Path("reports")
+    inventory: Path = Path("inventory.py")
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def point_latest(reports_dir: Path, run_dir: Path) -> None:
+    """`reports/latest` -> the run's folder (relative, so the tree can move)."""
+    tmp = reports_dir / f".{LATEST_LINK}-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(run_dir.name)
+    os.replace(tmp, reports_dir / LATEST_LINK)
+
+
+def stack_directory() -> Path:
+    """A fresh directory the postgres user can traverse (pytest's and ~ may be 0700)."""
+    path = Path(tempfile.mkdtemp(prefix="chrono-stack-"))
+    path.chmod(0o711)
+    return path
+
+
+def loadgen_ratio(results: Results) -> float | None:
+    """The locust ceiling over the highest throughput the API reached in this run."""
+    ceiling = results["environment"]["loadgen_max_rps"].get("locust_workers_1")
+    api = [s["value"] for s in results["samples"] if s["metric"] == "api_rps" and s["valid"]]
+    if not ceiling or not api or max(api) <= 0:
+        return None
+    return ceiling / max(api)
+
+
+def parse_mode(text: str) -> Mode:
+    for mode in MODES:
+        if mode == text:
+            return mode
+    raise UserError(f"unknown mode '{text}': choose {', '.join(MODES)}")
+
+
+def header(
+    run_id: str, mode: Mode, profile: MeasureProfile, budget: Budget, placement: Placement
+) -> Results:
+    return {
+        "schema": 1,
+        "run_id": run_id,
+        "started_at": iso(time.time()),
+        "finished_at": None,
+        "git": git_info(),
+        "host": host_info(),
+        "runtime": "local",
+        "profile": profile.name,
+        "mode": mode,
+        "budget": budget.to_dict(),
+        "environment": {
+            "versions": package_versions(),
+            "loadgen_max_rps": {},
+            "placement": placement.describe(),  # type: ignore[typeddict-unknown-key]
+        },
+        "samples": [],
+        "verification": [],
+        "summary": [],
+    }
+
+
+def close_log(log: ResultsLog) -> None:
+    """Summary and load generator ratio, also for an interrupted run's partial data."""
+    results = log.results
+    if results["finished_at"] is None:
+        results["summary"] = summarize(results["samples"], results["verification"])
+    ratio = loadgen_ratio(results)
+    environment = results["environment"]
+    environment["loadgen_ratio"] = ratio  # type: ignore[typeddict-unknown-key]
+    if ratio is not None and ratio < MIN_LOADGEN_RATIO:
+        environment["loadgen_note"] = (  # type: ignore[typeddict-unknown-key]
+            f"locust's ceiling is only {ratio:.1f}x the API's highest throughput "
+            f"(< {MIN_LOADGEN_RATIO:g}x): the load generator may have limited the API"
+        )
+    log.write()
+
+
+class BenchmarkSession:
+    """One stack, one or more runs (modes); `execute()` always leaves their results."""
+
+    def __init__(self, options: RunOptions, console: Console | None = None) -> None:
+        if options.runtime != "local":
+            raise UserError(f"runtime '{options.runtime}' cannot run benchmarks: use local")
+        self.options = options
+        self.console = console
+        self.profile = get_profile(options.profile)
+        self.repeats = options.repeats or self.profile.repeats
+        if self.repeats < 1:
+            raise UserError("--repeats must be at least 1")
+        chosen = parse_optimizations(options.optimizations)
+        self.modes = [parse_mode(mode) for mode in options.modes]
+        self.runs: list[list[Comparison]] = [comparisons(mode, chosen) for mode in self.modes]
+        self.plan = build_plan(self.runs, self.repeats)
+        self.budget = allocate(get_host(load_inventory(options.inventory), LOCAL_HOST))
+        self.placement = plan_placement(options.pin)
+
+    def execute(self) -> list[Path]:
+        """Measure; returns each run's folder (in the order of the modes)."""
+        logs = []
+        for mode in self.modes:
+            run_dir = self.options.reports_dir / new_run_id()
+            run_dir.mkdir(parents=True)
+            results = header(run_dir.name, mode, self.profile, self.budget, self.placement)
+            logs.append(ResultsLog(run_dir / "results.json", results))
+        point_latest(self.options.reports_dir, logs[-1].path.parent)
+        stack_dir = stack_directory()
+        try:
+            with exit_on_signals():
+                self._measure(logs, stack_dir)
+        finally:
+            for log in logs:
+                close_log(log)
+            shutil.rmtree(stack_dir, ignore_errors=True)
+        return [log.path.parent for log in logs]
+
+    def _status(self, text: str) -> contextlib.AbstractContextManager[object]:
+        LOG.info(text)
+        return self.console.status(text) if self.console else contextlib.nullcontext()
+
+    def _measure(self, logs: Sequence[ResultsLog], stack_dir: Path) -> None:
+        work_dir = logs[-1].path.parent
+        with self._status("measuring the load generator's ceiling on nginx"):
+            ceiling = measure_ceiling(work_dir / "loadgen", self.placement)
+        for log in logs:
+            log.results["environment"]["loadgen_max_rps"] = ceiling
+            log.write()
+        stack = LocalStack(
+            stack_dir,
+            self.budget,
+            placement=self.placement,
+            corpus=corpus_for(self.profile),
+            seed=seed_for(self.profile),
+        )
+        with self._status("starting the stack (PostgreSQL, Redis, API, workers, Prometheus)"):
+            stack.start()
+        try:
+            versions = stack.versions()
+            for log in logs:
+                log.results["environment"]["versions"].update(versions)
+                log.write()
+            eta = Eta(window_count(self.plan), time.time, WINDOW_GUESS_S)
+            with RunProgress(eta, self.console) as progress:
+                runner = Runner(stack, build_scenarios(), self.profile, work_dir, progress=progress)
+                runner.run(logs, self.runs, self.plan)
+        finally:
+            stack.stop()
+
+
+def run_benchmarks(options: RunOptions, console: Console | None = None) -> list[Path]:
+    """Measure the chosen comparisons in each mode; returns the runs' folders."""
+    return BenchmarkSession(options, console).execute()

@@ -1,0 +1,93 @@
+"""What a run shows while it works: phase, optimization, repeat, and the time left.
+
+The estimate of the time left is a pure function of the clock: the mean duration of the
+windows done so far times the windows still to go (before the first window, the
+profile's own estimate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+Clock = Callable[[], float]
+
+
+class Eta:
+    """Time left for `total` units of work, from how long the finished ones took."""
+
+    def __init__(self, total: int, clock: Clock, first_guess_s: float) -> None:
+        self.total = total
+        self.done = 0
+        self._clock = clock
+        self._first_guess_s = first_guess_s
+        self._started = clock()
+
+    def advance(self, units: int = 1) -> None:
+        self.done = min(self.total, self.done + units)
+
+    def add(self, units: int) -> None:
+        self.total += units
+
+    def remaining_s(self) -> float:
+        left = self.total - self.done
+        if self.done == 0:
+            return left * self._first_guess_s
+        return left * (self._clock() - self._started) / self.done
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+
+
+class RunProgress:
+    """A rich progress bar over measured windows, with the current step spelled out."""
+
+    def __init__(self, eta: Eta, console: Console | None = None) -> None:
+        self.eta = eta
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("[dim]{task.fields[left]} left"),
+            console=console,
+            transient=False,
+        )
+        self._task = self._progress.add_task("starting", total=eta.total, left="?")
+
+    def step(self, phase: str, optimization: str = "", detail: str = "") -> None:
+        parts = [phase, optimization, detail]
+        self._update(" · ".join(part for part in parts if part))
+
+    def window_done(self) -> None:
+        self.eta.advance()
+        self._update()
+
+    def _update(self, description: str | None = None) -> None:
+        fields: dict[str, object] = {
+            "completed": self.eta.done,
+            "total": self.eta.total,
+            "left": format_duration(self.eta.remaining_s()),
+        }
+        if description is not None:
+            fields["description"] = description
+        self._progress.update(self._task, **fields)  # type: ignore[arg-type]
+
+    def __enter__(self) -> Self:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._progress.stop()

@@ -1,0 +1,118 @@
+"""The reference service's own processes: the API (uvicorn) and the Celery workers.
+
+Both read one environment: the bundle's app.env (and worker.env for workers), its
+secrets, the local endpoints, and one CHRONO_<ID> switch per optimization of the variant.
+The API's Prometheus multiprocess directory is wiped before each start, as
+prometheus_client requires; the workers write theirs to a directory of their own, served
+by `harness.runtime.metrics_exporter`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import sys
+from collections.abc import Mapping, Set
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from app.core.config import SWITCHES, Settings
+from app.worker.command import worker_argv
+from app.worker.queues import SCRAPING_QUEUE, SINGLE_QUEUE
+from harness.runtime.placement import Placement
+from harness.runtime.ports import LOOPBACK
+from harness.runtime.service import Service, http_ok
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+WORKER_READY_BANNER = "ready."
+# Celery takes a few seconds to import and fork its pool; ten prefork children longer.
+WORKER_START_TIMEOUT_S = 90.0
+# Statement counts in a response header: the api scenario and verification read them.
+HARNESS_APP_ENV = {
+    "CHRONO_SEARCH_BACKEND": "postgres",
+    "CHRONO_EXPOSE_STATEMENT_COUNT": "true",
+    "CHRONO_SCRAPE_BATCH_PAUSE_S": "0",
+}
+
+
+def switch_env(variant: Set[str]) -> dict[str, str]:
+    """CHRONO_<ID>=true|false for every app switch (pg_tuning is PostgreSQL's, not the app's).
+
+    The API must enqueue scrapes where the variant's workers listen: the one queue of
+    the report's current Celery setup, or the routed scraping queue.
+    """
+    env = {f"CHRONO_{name.upper()}": str(name in variant).lower() for name in SWITCHES}
+    env["CHRONO_SCRAPE_QUEUE"] = SCRAPING_QUEUE if "celery_tuning" in variant else SINGLE_QUEUE
+    return env
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    return {key: value for key, value in dotenv_values(path).items() if value is not None}
+
+
+def app_environment(
+    bundle: Path, endpoints: Mapping[str, str], variant: Set[str], *, worker: bool = False
+) -> dict[str, str]:
+    """The whole CHRONO_ environment of an API (or, with `worker`, a Celery) process."""
+    env = read_env_file(bundle / "app.env")
+    if worker:
+        env.update(read_env_file(bundle / "worker.env"))
+    secrets = read_env_file(bundle / ".env")
+    env["CHRONO_JWT_SECRET"] = secrets["CHRONO_JWT_SECRET"]
+    env.update(HARNESS_APP_ENV)
+    env.update(endpoints)
+    env.update(switch_env(variant))
+    return env
+
+
+def settings_from_env(env: Mapping[str, str]) -> Settings:
+    """The Settings object these processes will build from `env`."""
+    fields = {key.removeprefix("CHRONO_").lower(): value for key, value in env.items()}
+    return Settings.model_validate({k: v for k, v in fields.items() if k in Settings.model_fields})
+
+
+def fresh_dir(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def api_service(base: Path, port: int, env: Mapping[str, str], placement: Placement) -> Service:
+    """uvicorn with the budget's worker processes; ready when /health answers 200."""
+    workers = settings_from_env(env).api_workers
+    metrics_dir = fresh_dir(base / "metrics")
+    command = [
+        sys.executable, "-m", "uvicorn", "app.main:app",
+        "--host", LOOPBACK, "--port", str(port),
+        "--workers", str(workers),
+        "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    return Service(
+        "api",
+        placement.wrap(command, "sut"),
+        log_path=base / "api.log",
+        port=port,
+        ready=http_ok(f"http://{LOOPBACK}:{port}/health"),
+        env={**env, MULTIPROC_ENV: str(metrics_dir)},
+    )
+
+
+def worker_services(base: Path, env: Mapping[str, str], placement: Placement) -> list[Service]:
+    """One service per Celery worker group of the variant; ready when Celery says so."""
+    metrics_dir = fresh_dir(base / "metrics")
+    services = []
+    for index, argv in enumerate(worker_argv(settings_from_env(env), log_level="INFO")):
+        services.append(
+            Service(
+                f"worker-{index}",
+                placement.wrap(argv, "sut"),
+                log_path=base / f"worker-{index}.log",
+                banner=WORKER_READY_BANNER,
+                # Cold shutdown: a warm one would wait for a scrape backlog to finish.
+                stop_signal=signal.SIGQUIT,
+                env={**env, MULTIPROC_ENV: str(metrics_dir)},
+                timeout_s=WORKER_START_TIMEOUT_S,
+            )
+        )
+    return services

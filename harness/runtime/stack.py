@@ -1,0 +1,44 @@
+"""What a running stack offers the scenarios and the runner, whatever the runtime."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from harness.runtime.placement import Placement
+from harness.runtime.variants import Changes, Variant
+
+
+class Target(Protocol):
+    """A running stack: its endpoints, its processes, and variant switching."""
+
+    runtime: str
+    placement: Placement
+    database: str
+    role: str
+    variant: Variant
+
+    @property
+    def api_url(self) -> str: ...
+
+    @property
+    def prometheus_url(self) -> str: ...
+
+    @property
+    def upstream_url(self) -> str: ...
+
+    @property
+    def database_url(self) -> str: ...
+
+    def superuser_dsn(self) -> str: ...
+
+    def cache_url(self) -> str: ...
+
+    def broker_url(self) -> str: ...
+
+    def api_pids(self) -> list[int]: ...
+
+    def worker_pids(self) -> list[int]: ...
+
+    def apply(self, variant: Variant) -> Changes: ...
+
+    def versions(self) -> dict[str, str]: ...

@@ -1,0 +1,80 @@
+"""Measurement profiles: how hard and how long each scenario drives the stack.
+
+`quick` is sized so `make demo` (end-to-end plus every optimization in isolation) ends
+within 15 minutes on a 2-core machine; `full` gives tighter intervals for real runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.errors import UserError
+
+
+@dataclass(frozen=True)
+class MeasureProfile:
+    name: str
+    repeats: int
+    # Unmeasured load before an optimization's repeats: fills PostgreSQL's buffers.
+    warmup_s: float
+    # api: closed-loop users with the report's think time.
+    api_users: int
+    api_duration_s: float
+    api_wait_s: tuple[float, float]
+    # concurrency: users added per step, each step held this long, up to the maximum.
+    ramp_step_users: int
+    ramp_step_s: float
+    ramp_max_users: int
+    # scrape: domains on the stand-in, captures per domain, and how long to wait.
+    scrape_domains: int
+    scrape_pages_per_domain: int
+    scrape_timeout_s: float
+    # websocket: connections added per step, held per step, up to the maximum.
+    ws_step: int
+    ws_step_s: float
+    ws_max: int
+
+
+PROFILES = {
+    "quick": MeasureProfile(
+        name="quick",
+        repeats=3,
+        warmup_s=4.0,
+        api_users=5,
+        api_duration_s=8.0,
+        api_wait_s=(0.5, 1.5),
+        ramp_step_users=10,
+        ramp_step_s=3.0,
+        ramp_max_users=60,
+        scrape_domains=4,
+        scrape_pages_per_domain=40,
+        scrape_timeout_s=40.0,
+        ws_step=50,
+        ws_step_s=2.0,
+        ws_max=300,
+    ),
+    "full": MeasureProfile(
+        name="full",
+        repeats=7,
+        warmup_s=15.0,
+        api_users=50,
+        api_duration_s=30.0,
+        api_wait_s=(1.0, 3.0),
+        ramp_step_users=25,
+        ramp_step_s=10.0,
+        ramp_max_users=300,
+        scrape_domains=10,
+        scrape_pages_per_domain=200,
+        scrape_timeout_s=240.0,
+        ws_step=100,
+        ws_step_s=5.0,
+        ws_max=1000,
+    ),
+}
+
+
+def get_profile(name: str) -> MeasureProfile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise UserError(f"unknown profile '{name}': choose {' or '.join(PROFILES)}") from None
