@@ -107,13 +107,17 @@ def scrape_in_process(
     backend = PostgresSearch(settings.database_url)
     summaries = []
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
+
+        def index_now(page_ids: list[int]) -> None:
+            index_pages(conn, backend, page_ids)
+
         for domain_id in project.domain_ids:
             scrape = DomainScrape(
                 settings,
                 domain_id=domain_id,
                 scrape_session_id=session_id,
                 backend=backend,
-                send_index_batch=lambda ids: index_pages(conn, backend, ids) and None,
+                send_index_batch=index_now,
                 policy=policy,
             )
             summaries.append(asyncio.run(scrape.run()))
