@@ -230,7 +230,7 @@ async function measureOnce(options) {
           fcp_ms: state.fcp,
           ready_ms: state.readyAt,
           lcp_ms: state.lcp,
-          long_tasks: state.longTasks.length,
+          long_tasks: state.longTasks.map(([s, e]) => [Math.round(s), Math.round(e)]),
           bytes_before_tti: before.reduce((sum, r) => sum + r.bytes, 0),
           bytes_before_tti_resource_timing: state.resources
             .filter((r) => r.responseEnd <= tti)
