@@ -9,6 +9,7 @@ version wrote to predictable /tmp names that another local user could pre-create
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tempfile
 import time
@@ -25,6 +26,25 @@ MAX_CAPTURE_BYTES = 10 * 1024 * 1024
 STREAM_CHUNK_BYTES = 64 * 1024
 FETCH_TIMEOUT_S = 30.0
 TEMP_DIR_PREFIX = "chrono-fetch-"
+
+
+def sweep_orphan_dirs(root: Path | None = None) -> list[Path]:
+    """Remove our private directories left by processes that no longer exist (a worker
+    killed with SIGKILL cannot clean up; its files were anonymous, the directory is not)."""
+    removed = []
+    base = root or Path(tempfile.gettempdir())
+    for path in base.glob(f"{TEMP_DIR_PREFIX}*-*"):
+        pid_text = path.name[len(TEMP_DIR_PREFIX) :].split("-", 1)[0]
+        if not pid_text.isdigit() or path.stat().st_uid != os.getuid():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+        except PermissionError:
+            continue  # alive, someone else's
+    return removed
 
 
 def wayback_path(timestamp: str, original_url: str) -> str:
@@ -69,8 +89,10 @@ class CaptureFetcher:
 
     async def __aenter__(self) -> Self:
         if self._streaming:
-            # mkdtemp creates the directory 0700 with an unpredictable name.
-            self._temp_dir = Path(tempfile.mkdtemp(prefix=TEMP_DIR_PREFIX))
+            sweep_orphan_dirs()
+            # mkdtemp creates the directory 0700 with an unpredictable name; the pid in it
+            # lets a later process remove it if this one is killed before its cleanup.
+            self._temp_dir = Path(tempfile.mkdtemp(prefix=f"{TEMP_DIR_PREFIX}{os.getpid()}-"))
         return self
 
     async def __aexit__(

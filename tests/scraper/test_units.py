@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import email.utils
+import os
+import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from app.scraper.cdx import CDX_FIELDS, CdxRecord, dedup_digests, parse_rows
+from app.scraper.fetch import TEMP_DIR_PREFIX, sweep_orphan_dirs
 from app.scraper.indexing import BatchBuffer
 from app.scraper.retry import is_retryable_status, retry_after_s
 
@@ -108,3 +112,15 @@ def test_batch_buffer_survives_a_failing_hand_over() -> None:
     buffer = BatchBuffer(broken, size=2, interval_s=1.0)
     buffer.add([1, 2, 3])  # logged, not raised: the pages stay unindexed for the reconciler
     buffer.flush()
+
+
+def test_sweep_removes_only_directories_of_dead_processes(tmp_path: Path) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    orphan = tmp_path / f"{TEMP_DIR_PREFIX}{dead.pid}-abc"
+    mine = tmp_path / f"{TEMP_DIR_PREFIX}{os.getpid()}-def"
+    unrelated = tmp_path / "chrono-other-1-x"
+    for path in (orphan, mine, unrelated):
+        path.mkdir()
+    assert sweep_orphan_dirs(tmp_path) == [orphan]
+    assert mine.exists() and unrelated.exists() and not orphan.exists()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
+import psutil
 import pytest
 
 from app.core.config import Settings
+from app.scraper.fetch import TEMP_DIR_PREFIX
 from app.worker.queues import PING_TASK, RECONCILE_TASK, SCRAPE_TASK
 from harness.upstream import Conditions, UpstreamServer
 from tests.scraper.support import (
@@ -103,6 +107,7 @@ def test_a_worker_killed_mid_scrape_loses_nothing(
                 TASK_TIMEOUT_S,
                 "the first stored page",
             )
+            killed = [c.pid for c in psutil.Process(workers.processes[0].pid).children()]
             workers.kill(group=0)  # the scraping group, mid-scrape
             stored_at_kill = len(stored_captures(settings.database_url, project.project_id))
             assert 0 < stored_at_kill < len(expected(standin, settings))
@@ -114,6 +119,9 @@ def test_a_worker_killed_mid_scrape_loses_nothing(
             log = workers.log_text()
     finally:
         standin.set_conditions(Conditions())
+    # The killed children's private temporary directories were swept by their successors.
+    temp = Path(tempfile.gettempdir())
+    assert not [p for pid in killed for p in temp.glob(f"{TEMP_DIR_PREFIX}{pid}-*")]
     # The killed worker's tasks were delivered again, not merely left in the queue.
     redelivered = [t for t in task_ids if log.count(f"{SCRAPE_TASK}[{t}] received") >= 2]
     assert redelivered
