@@ -30,5 +30,13 @@ report_host = [
 ]
 
 # This machine, as the local runtime and `make demo` run the whole stack on it as
-# processes: the "local" profile (harness/profiles.py).
-local = [("@local", {**_this_machine(), "profile": "local"})]
+# processes: the "local" profile (harness/profiles.py). `chrono-bench deploy --limit
+# @local` deploys it with compose: the engine is this machine's own (harness/dockerd.py),
+# and it cannot pull, hence the offline image set (`chrono-bench images build`).
+# The deploy's keys and defaults: deploy/settings.py.
+local = [
+    (
+        "@local",
+        {**_this_machine(), "profile": "local", "manage_docker": False, "images": "offline"},
+    )
+]

@@ -285,3 +285,37 @@ def baseline_save_command(
     target = directory / f"{name or results['run_id']}.json"
     dump_results(results, target)
     console.print(f"baseline saved to {target}", markup=False, soft_wrap=True)
+
+
+images_app = typer.Typer(help="The offline image set (Debian packages, no registry).")
+app.add_typer(images_app, name="images")
+
+
+@images_app.command("build")
+def images_build_command() -> None:
+    """Build the offline image set: a debootstrap base, then postgres, redis, prometheus,
+    the exporters and the app; images whose content is unchanged are reused."""
+    from rich.table import Table
+
+    from harness.images import build_images, docker_client
+
+    client = docker_client()
+    with console.status("building the offline image set") as status:
+        reports = build_images(client, progress=lambda text: status.update(text))
+    table = Table("image", "outcome", "seconds")
+    for report in reports:
+        table.add_row(report.tag, report.outcome, f"{report.seconds:.1f}")
+    console.print(table)
+    console.print("no Meilisearch image offline: this set runs search on PostgreSQL")
+
+
+@app.command("deploy")
+def deploy_command(
+    inventory: Path = INVENTORY_OPTION,
+    dry: bool = typer.Option(False, "--dry", help="show what would change, change nothing"),
+    limit: list[str] = typer.Option([], "--limit", help="only these hosts (repeatable)"),
+) -> None:
+    """Deploy the stack to the inventory's hosts with pyinfra (deploy/main.py)."""
+    from harness.deployment import run_deploy
+
+    run_deploy(inventory, dry=dry, limit=limit)

@@ -7,6 +7,7 @@ secrets are generated once per bundle and reused (harness/secrets.py).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -16,6 +17,7 @@ from typing import Any, Literal
 
 import jinja2
 
+from app.worker.queues import SINGLE_QUEUE, TUNED_QUEUES
 from harness.budget import Budget
 from harness.secrets import ensure_env_file
 from harness.settings import postgres
@@ -35,7 +37,17 @@ COMPOSE_SCRAPE_JOBS: dict[str, list[str]] = {
     "postgres": ["postgres_exporter:9187"],
     "redis_cache": ["redis_cache_exporter:9121"],
     "redis_broker": ["redis_broker_exporter:9121"],
+    "worker": ["worker:9101"],
 }
+# The Wayback stand-in shares the worker's network namespace (it binds loopback only):
+# the worker reaches it as the remote archive, on this port.
+UPSTREAM_PORT = 8080
+# Every Celery queue of both variants: the broker's exporter reports their lengths.
+CELERY_QUEUES = (SINGLE_QUEUE, *TUNED_QUEUES)
+GRAFANA_PORT = 3000
+# What each service listens on inside the compose network, for `published_ports`.
+CONTAINER_PORTS = {"postgres": 5432, "redis_cache": 6379, "redis_broker": 6379,
+                   "prometheus": 9090}  # fmt: skip
 SearchBackend = Literal["meilisearch", "postgres"]
 RedisRole = Literal["cache", "broker"]
 
@@ -52,6 +64,7 @@ class Images:
     postgres_exporter: str = "prometheuscommunity/postgres-exporter:v0.15.0"
     # the -alpine variant has wget for the healthcheck; the default one is FROM scratch
     redis_exporter: str = "oliver006/redis_exporter:v1.62.0-alpine"
+    grafana: str = "grafana/grafana-oss:11.2.0"
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,17 @@ class RenderOptions:
     # build the app image from app/Dockerfile in this directory (relative to the bundle);
     # None: the repository's root; "" : do not build, the app image must exist
     build_context: str | None = None
+    # the Wayback stand-in, for benchmark runs (in the worker's network namespace)
+    upstream: bool = False
+    # a one-shot `migrate` service the app waits for (off: whoever starts the stack migrates)
+    migrate: bool = False
+    # Grafana with the provisioned dashboard (hosts that can run the official image)
+    grafana: bool = False
+    grafana_port: int = GRAFANA_PORT
+    # more environment for the API and the workers (a variant's CHRONO_<ID> switches)
+    app_environment: Mapping[str, str] = field(default_factory=dict)
+    # service -> host port, published on api_bind (a harness reaching into the stack)
+    published_ports: Mapping[str, int] = field(default_factory=dict)
 
 
 def render_bundle(budget: Budget, out_dir: Path, *, options: RenderOptions | None = None) -> Path:
@@ -80,26 +104,45 @@ def render_bundle(budget: Budget, out_dir: Path, *, options: RenderOptions | Non
     build_context = options.build_context
     if build_context is None:
         build_context = os.path.relpath(REPO_ROOT, out_dir.resolve())
-    files = {
-        "compose.yml": render_compose(budget, options, build_context=build_context or None),
+    configs = {
         "postgresql.conf": render_postgresql_conf(budget, tuned=options.pg_tuning),
         "redis-cache.conf": render_redis_conf(budget, "cache"),
         "redis-broker.conf": render_redis_conf(budget, "broker"),
         "prometheus.yml": render_prometheus_yml(budget),
+    }
+    files = {
+        "compose.yml": render_compose(
+            budget, options, build_context=build_context or None, configs=configs
+        ),
+        **configs,
         "app.env": render_app_env(budget, search_backend=options.search_backend),
         "worker.env": render_worker_env(budget),
         "budget.json": budget.to_json(),
     }
+    if options.grafana:
+        files.update(render_grafana(budget))
     for name, text in files.items():
         path = out_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
     ensure_env_file(out_dir)
     return out_dir
 
 
-def render_compose(budget: Budget, options: RenderOptions, *, build_context: str | None) -> str:
-    """compose.yml: every service with its limits, healthcheck, restart policy and network."""
+def render_compose(
+    budget: Budget,
+    options: RenderOptions,
+    *,
+    build_context: str | None,
+    configs: Mapping[str, str] | None = None,
+) -> str:
+    """compose.yml: every service with its limits, healthcheck, restart policy and network.
+
+    `configs` (file name -> text) are the mounted config files: their hashes label the
+    services that read them, so that `docker compose up` recreates a service whose file
+    changed and only that one.
+    """
     app_dependencies = ["postgres", "redis_cache", "redis_broker"]
     if options.search_backend == "meilisearch":
         app_dependencies.append("meilisearch")
@@ -118,7 +161,39 @@ def render_compose(budget: Budget, options: RenderOptions, *, build_context: str
         app_dependencies=app_dependencies,
         db_user=DB_USER,
         db_name=DB_NAME,
+        upstream=options.upstream,
+        migrate=options.migrate,
+        upstream_port=UPSTREAM_PORT,
+        grafana=options.grafana,
+        grafana_port=options.grafana_port,
+        app_environment=dict(sorted(options.app_environment.items())),
+        published={
+            name: (port, CONTAINER_PORTS[name])
+            for name, port in sorted(options.published_ports.items())
+        },
+        config_hashes={name: _digest(text) for name, text in (configs or {}).items()},
+        celery_queue_keys=",".join(f"db0={queue}" for queue in CELERY_QUEUES),
     )
+
+
+def render_grafana(budget: Budget) -> dict[str, str]:
+    """Grafana's provisioning: the Prometheus datasource and the stack's dashboard."""
+    interval = budget["prometheus"].settings["scrape_interval"]
+    return {
+        "grafana/provisioning/datasources/prometheus.yml": _render(
+            "grafana/datasource.yml.j2", _context(budget)
+        ),
+        "grafana/provisioning/dashboards/chrono.yml": _render(
+            "grafana/dashboards.yml.j2", _context(budget)
+        ),
+        "grafana/dashboards/chrono.json": _render(
+            "grafana/chrono.json.j2", _context(budget), scrape_interval=interval
+        ),
+    }
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def render_postgresql_conf(budget: Budget, tuned: bool = True) -> str:

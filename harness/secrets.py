@@ -24,6 +24,7 @@ SECRET_NAMES = (
     "REDIS_BROKER_PASSWORD",
     "MEILI_MASTER_KEY",
     "CHRONO_JWT_SECRET",
+    "GRAFANA_ADMIN_PASSWORD",  # only read when the bundle runs Grafana
 )
 HEADER = "# Secrets of this bundle, generated once by chrono-bench. Keep private (mode 0600).\n"
 

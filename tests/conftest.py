@@ -56,3 +56,21 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
     """The test Redis, flushed after each test so tests cannot see each other's keys."""
     yield redis_server.url()
     redis_server.client().flushall()
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[object]:
+    """This machine's Docker engine; started (and stopped after the session) if none runs."""
+    from harness.dockerd import docker_engine as engine_context
+
+    with engine_context(Path(tempfile.gettempdir()) / "chrono-test-dockerd.log") as engine:
+        yield engine
+
+
+@pytest.fixture(scope="session")
+def offline_images(docker_engine: object) -> object:
+    """The offline image set, built once per machine (unchanged images are reused)."""
+    from harness.images import OFFLINE_IMAGES, build_images, docker_client
+
+    build_images(docker_client())
+    return OFFLINE_IMAGES

@@ -1,0 +1,65 @@
+"""The host's bundle: rendered here from its budget, uploaded, secrets readable by root only."""
+
+from __future__ import annotations
+
+from pyinfra import host
+from pyinfra.api import OperationMeta, deploy
+from pyinfra.operations import files
+
+from deploy.settings import DeploySettings
+from harness.budget import allocate
+from harness.images import OFFLINE_IMAGES, OFFLINE_SEARCH_BACKEND
+from harness.inventory import get_host, load_inventory
+from harness.render import Images, RenderOptions, render_bundle
+
+SECRETS_FILE = ".env"
+SECRETS_MODE = "600"
+BUNDLE_DIR_MODE = "750"
+
+
+def render_options(settings: DeploySettings) -> RenderOptions:
+    """The bundle for the host's image set; the offline set has no Meilisearch."""
+    offline = settings.images == "offline"
+    return RenderOptions(
+        images=OFFLINE_IMAGES if offline else Images(),
+        resource_limits=settings.resource_limits,
+        search_backend=OFFLINE_SEARCH_BACKEND if offline else "meilisearch",
+        api_bind=settings.api_bind,
+        api_port=settings.api_port,
+        project_name=settings.project,
+        build_context="",  # images are loaded or pulled by deploy/images.py
+        migrate=True,
+        grafana=settings.grafana,
+    )
+
+
+@deploy("Chrono bundle")
+def bundle() -> list[OperationMeta]:
+    """Render and upload; returns the operations whose change means the stack must update."""
+    settings = DeploySettings.from_data(host.data)
+    spec = get_host(load_inventory(settings.chrono_inventory), host.name)
+    local = render_bundle(
+        allocate(spec), settings.local_bundle_dir(host.name), options=render_options(settings)
+    )
+    files.directory(
+        name="Keep the bundle directory private to root",
+        path=settings.bundle_dir,
+        mode=BUNDLE_DIR_MODE,
+        _sudo=True,
+    )
+    uploaded = files.sync(
+        name="Upload the rendered bundle (compose.yml and service configs)",
+        src=str(local.resolve()),
+        dest=settings.bundle_dir,
+        exclude=[SECRETS_FILE],
+        delete=True,
+        _sudo=True,
+    )
+    secrets = files.put(
+        name="Upload the bundle's secrets, mode 0600",
+        src=str((local / SECRETS_FILE).resolve()),
+        dest=f"{settings.bundle_dir}/{SECRETS_FILE}",
+        mode=SECRETS_MODE,
+        _sudo=True,
+    )
+    return [uploaded, secrets]

@@ -1,0 +1,298 @@
+"""The compose runtime: the stack as containers of one `docker compose` project on this host.
+
+The bundle is rendered with the images given (the offline set by default, hence search on
+PostgreSQL), the Wayback stand-in, and the ports the harness needs published on
+loopback; `start()` is `docker compose up -d --wait`, then migrations and seeding from
+the host. A variant is applied by rendering again and running `up -d --wait` for the
+services whose definition changed (their environment, or the hash label of a config
+file they mount), so nothing else restarts. Container memory and OOM kills come from
+the engine through the Docker SDK. `stop()` is `docker compose down -v`: no container,
+network or volume of the project is left.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import subprocess
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import docker
+import docker.errors
+import httpx
+import redis
+import yaml
+from docker.models.containers import Container
+
+from app.db.migrate import apply_migrations, set_performance_indexes
+from harness.budget import Budget
+from harness.dockerd import compose_command
+from harness.errors import UserError
+from harness.images import OFFLINE_IMAGES, OFFLINE_SEARCH_BACKEND
+from harness.render import DB_NAME, DB_USER, Images, RenderOptions, SearchBackend, render_bundle
+from harness.runtime.chrono import HARNESS_APP_ENV, read_env_file, switch_env
+from harness.runtime.placement import Placement
+from harness.runtime.ports import LOOPBACK, free_port
+from harness.runtime.variants import BASELINE, Changes, Variant, changes
+
+LOG = logging.getLogger(__name__)
+BUNDLE_DIR = "bundle"
+PROJECT_PREFIX = "chrono-bench"
+# What the harness reaches from the host, published on loopback only.
+PUBLISHED = ("postgres", "redis_cache", "redis_broker", "prometheus")
+UP_TIMEOUT_S = 600
+DOWN_TIMEOUT_S = 180
+SERVICE_LABEL = "com.docker.compose.service"
+PROJECT_LABEL = "com.docker.compose.project"
+BYTES_PER_MB = 1024 * 1024
+HTTP_TIMEOUT_S = 5.0
+
+
+class ComposeStack:
+    """The stack of one compose project; `with ComposeStack(...) as stack:` downs it on exit."""
+
+    runtime = "compose"
+    database = DB_NAME
+    role = DB_USER
+
+    def __init__(
+        self,
+        run_dir: Path,
+        budget: Budget,
+        *,
+        placement: Placement | None = None,
+        variant: Variant = BASELINE,
+        seed: Callable[[str], object] | None = None,
+        images: Images = OFFLINE_IMAGES,
+        search_backend: SearchBackend = OFFLINE_SEARCH_BACKEND,
+        resource_limits: bool | None = None,
+        project: str | None = None,
+    ) -> None:
+        self.run_dir = run_dir
+        self.budget = budget
+        # Containers are not pinned to cores: the engine's cgroups place them.
+        self.placement = placement or Placement()
+        self.variant = variant
+        self.images = images
+        self.search_backend = search_backend
+        # None: follow the variant's resource_limits switch
+        self._resource_limits = resource_limits
+        self._seed = seed
+        self.project = project or f"{PROJECT_PREFIX}-{secrets.token_hex(4)}"
+        self.ports = {name: free_port() for name in ("api", *PUBLISHED)}
+        self.bundle = run_dir / BUNDLE_DIR
+        self._compose = compose_command()
+        self._client = docker.from_env(timeout=120)
+        self._started = False
+        if search_backend == "postgres" and images == OFFLINE_IMAGES:
+            LOG.warning("offline image set: no Meilisearch image, search runs on PostgreSQL")
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.ports['api']}"
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.ports['prometheus']}"
+
+    @property
+    def upstream_url(self) -> str:
+        # The stand-in lives in the worker's network namespace, on its loopback: only the
+        # worker reaches it (tests/deploy check its health through the container).
+        return "http://127.0.0.1:8080"
+
+    @property
+    def database_url(self) -> str:
+        password = self._secrets()["POSTGRES_PASSWORD"]
+        return f"postgresql://{DB_USER}:{password}@{LOOPBACK}:{self.ports['postgres']}/{DB_NAME}"
+
+    def superuser_dsn(self) -> str:
+        # POSTGRES_USER is the cluster's superuser, as in the official image
+        return self.database_url
+
+    def cache_url(self) -> str:
+        password = self._secrets()["REDIS_CACHE_PASSWORD"]
+        return f"redis://:{password}@{LOOPBACK}:{self.ports['redis_cache']}/0"
+
+    def broker_url(self) -> str:
+        password = self._secrets()["REDIS_BROKER_PASSWORD"]
+        return f"redis://:{password}@{LOOPBACK}:{self.ports['redis_broker']}/0"
+
+    def api_pids(self) -> list[int]:
+        return self._pids("api")
+
+    def worker_pids(self) -> list[int]:
+        return self._pids("worker")
+
+    def options(self, variant: Variant) -> RenderOptions:
+        """The bundle's render options for `variant`."""
+        limits = self._resource_limits
+        return RenderOptions(
+            images=self.images,
+            resource_limits=("resource_limits" in variant) if limits is None else limits,
+            pg_tuning="pg_tuning" in variant,
+            search_backend=self.search_backend,
+            api_port=self.ports["api"],
+            project_name=self.project,
+            build_context="",  # the images exist (chrono-bench images build)
+            upstream=True,
+            migrate=True,
+            app_environment={**HARNESS_APP_ENV, **switch_env(variant)},
+            published_ports={name: self.ports[name] for name in PUBLISHED},
+        )
+
+    def start(self) -> None:
+        """`up -d --wait`, then the schema, the variant's indexes and the seed data."""
+        try:
+            render_bundle(self.budget, self.bundle, options=self.options(self.variant))
+            self._started = True
+            self.compose("up", "-d", "--wait", timeout_s=UP_TIMEOUT_S)
+            apply_migrations(self.database_url)
+            set_performance_indexes(self.database_url, "db_indexes" in self.variant)
+            if self._seed is not None:
+                self._seed(self.database_url)
+        except BaseException:
+            self.stop()
+            raise
+
+    def apply(self, variant: Variant) -> Changes:
+        """Render `variant` and bring up only the services whose definition changed."""
+        todo = changes(self.variant, variant)
+        limits_changed = self._resource_limits is None and (
+            ("resource_limits" in self.variant) != ("resource_limits" in variant)
+        )
+        if not todo.any and not limits_changed:
+            return todo
+        before = self.services()
+        render_bundle(self.budget, self.bundle, options=self.options(variant))
+        changed = changed_services(before, self.services())
+        LOG.info("variant %s -> %s: up %s", sorted(self.variant), sorted(variant), changed)
+        self.variant = variant
+        if changed:
+            self.compose("up", "-d", "--wait", *changed, timeout_s=UP_TIMEOUT_S)
+        if todo.indexes:
+            set_performance_indexes(self.database_url, "db_indexes" in variant)
+        if todo.api:
+            # A cache filled by the other variant would answer this one's first requests.
+            redis.Redis.from_url(self.cache_url()).flushall()
+        return todo
+
+    def services(self) -> dict[str, Any]:
+        """The rendered compose file's services."""
+        compose = yaml.safe_load((self.bundle / "compose.yml").read_text())
+        services: dict[str, Any] = compose["services"]
+        return services
+
+    def container(self, service: str) -> Container:
+        found = self._client.containers.list(
+            all=True,
+            filters={"label": [f"{PROJECT_LABEL}={self.project}", f"{SERVICE_LABEL}={service}"]},
+        )
+        if not found:
+            raise UserError(f"compose: project {self.project} has no container for '{service}'")
+        return found[0]
+
+    def memory_mb(self, service: str) -> float:
+        """The container's memory use now, as `docker stats` counts it (without page cache)."""
+        stats = self.container(service).stats(stream=False)
+        memory = stats.get("memory_stats", {})
+        usage = float(memory.get("usage", 0))
+        cache = float(memory.get("stats", {}).get("total_inactive_file", 0))
+        return (usage - cache) / BYTES_PER_MB
+
+    def memory_limit_mb(self, service: str) -> float | None:
+        """The container's memory limit, or None when it has none."""
+        limit = self.container(service).attrs["HostConfig"].get("Memory") or 0
+        return limit / BYTES_PER_MB if limit else None
+
+    def oom_killed(self, service: str) -> bool:
+        """Whether the kernel killed the container's main process for memory."""
+        container = self.container(service)
+        container.reload()
+        return bool(container.attrs["State"].get("OOMKilled"))
+
+    def oom_events(self, since: float, until: float) -> dict[str, int]:
+        """OOM kills inside each service's containers between two times (any process)."""
+        counts: dict[str, int] = {}
+        events = self._client.events(
+            since=int(since),
+            until=int(until) + 1,
+            decode=True,
+            filters={"event": "oom", "label": f"{PROJECT_LABEL}={self.project}"},
+        )
+        for event in events:
+            service = event.get("Actor", {}).get("Attributes", {}).get(SERVICE_LABEL, "?")
+            counts[service] = counts.get(service, 0) + 1
+        return counts
+
+    def versions(self) -> dict[str, str]:
+        """Versions of the servers in the containers (for results.json's environment)."""
+        import psycopg
+
+        with psycopg.connect(self.database_url) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+        info = redis.Redis.from_url(self.cache_url()).info("server")
+        build = httpx.get(f"{self.prometheus_url}/api/v1/status/buildinfo", timeout=HTTP_TIMEOUT_S)
+        return {
+            "postgres": str(row[0]) if row else "unknown",
+            "redis": str(info["redis_version"]),
+            "prometheus": str(build.json()["data"]["version"]),
+            "images": ",".join(sorted({self.images.app, self.images.postgres})),
+        }
+
+    def compose(self, *args: str, timeout_s: float = UP_TIMEOUT_S) -> str:
+        """Run `docker compose` for this project in the bundle; a failure is a UserError."""
+        command = [*self._compose, "--project-name", self.project, "--project-directory",
+                   str(self.bundle), "-f", str(self.bundle / "compose.yml"), *args]  # fmt: skip
+        LOG.info("%s", " ".join(command[2:]))
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired as error:
+            raise UserError(f"compose: `{' '.join(args)}` took over {timeout_s:.0f} s") from error
+        if done.returncode != 0:
+            tail = " / ".join(done.stderr.strip().splitlines()[-3:])
+            raise UserError(f"compose: `{' '.join(args)}` failed: {tail}")
+        return done.stdout
+
+    def stop(self) -> None:
+        """`down -v`: remove the project's containers, network and volumes; safe twice."""
+        if not self._started:
+            return
+        try:
+            self.compose("down", "-v", "--remove-orphans", "--timeout", "10",
+                         timeout_s=DOWN_TIMEOUT_S)  # fmt: skip
+        except UserError:
+            LOG.exception("while stopping compose project %s", self.project)
+        self._started = False
+
+    def _pids(self, service: str) -> list[int]:
+        """Host PIDs of every process in the service's container (`docker top`)."""
+        try:
+            top = self.container(service).top()
+        except (UserError, docker.errors.APIError):
+            return []
+        column = top["Titles"].index("PID")
+        return [int(process[column]) for process in top["Processes"]]
+
+    def _secrets(self) -> Mapping[str, str]:
+        return read_env_file(self.bundle / ".env")
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def changed_services(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """Services added or defined differently in `after` (sorted)."""
+    return sorted(name for name, service in after.items() if before.get(name) != service)

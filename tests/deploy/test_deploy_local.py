@@ -1,0 +1,122 @@
+"""End to end on this machine: the offline images, a pyinfra deploy to @local, a request
+against the stack, a second deploy that changes nothing, and a teardown that leaves
+nothing running."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import stat
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import httpx
+import pytest
+
+from harness.deployment import run_deploy
+from harness.dockerd import compose_command
+from harness.runtime.ports import free_port
+
+pytestmark = [pytest.mark.slow, pytest.mark.docker]
+PROJECT_LABEL = "com.docker.compose.project"
+HTTP_TIMEOUT_S = 30.0
+INVENTORY = """
+local = [("@local", {data!r})]
+"""
+
+
+@pytest.fixture
+def deployment(offline_images: object, tmp_path: Path) -> Iterator[dict[str, object]]:
+    """A @local inventory of its own (project, port, directories); torn down after."""
+    data: dict[str, object] = {
+        "cpus": 2,
+        "memory_mb": 8192,
+        "profile": "local",
+        "manage_docker": False,
+        "images": "offline",
+        "project": f"chrono-test-{secrets.token_hex(3)}",
+        "api_port": free_port(),
+        "chrono_dir": str(tmp_path / "host"),
+        "controller_dir": str(tmp_path / "controller"),
+    }
+    inventory = tmp_path / "inventory.py"
+    inventory.write_text(INVENTORY.format(data=data))
+    data["inventory"] = inventory
+    yield data
+    bundle = tmp_path / "host" / "bundle"
+    subprocess.run(
+        [*compose_command(), "--project-name", str(data["project"]), "--project-directory",
+         str(bundle), "down", "-v", "--remove-orphans", "--timeout", "10"],
+        capture_output=True, check=False, timeout=180,
+    )  # fmt: skip
+
+
+def _token(api: str) -> str:
+    email, password = f"deploy-{secrets.token_hex(4)}@example.com", secrets.token_urlsafe(12)
+    created = httpx.post(
+        f"{api}/api/v1/auth/register",
+        json={"email": email, "password": password},
+        timeout=HTTP_TIMEOUT_S,
+    )
+    assert created.status_code == 201, created.text
+    login = httpx.post(
+        f"{api}/api/v1/auth/login",
+        data={"username": email, "password": password},
+        timeout=HTTP_TIMEOUT_S,
+    )
+    assert login.status_code == 200, login.text
+    return str(login.json()["access_token"])
+
+
+def test_deploy_to_local_is_idempotent_and_serves(
+    deployment: dict[str, object], docker_engine: object
+) -> None:
+    inventory = Path(str(deployment["inventory"]))
+    project = str(deployment["project"])
+
+    started = time.monotonic()
+    run_deploy(inventory, limit=["@local"], capture=True)
+    first_s = time.monotonic() - started
+
+    api = f"http://127.0.0.1:{deployment['api_port']}"
+    health = httpx.get(f"{api}/health", timeout=HTTP_TIMEOUT_S)
+    assert health.status_code == 200, health.text
+    assert health.json()["search_backend"] == "postgres"  # no Meilisearch offline
+    headers = {"Authorization": f"Bearer {_token(api)}"}
+    projects = httpx.get(f"{api}/api/v1/projects/", headers=headers, timeout=HTTP_TIMEOUT_S)
+    assert projects.status_code == 200, projects.text
+    assert projects.json() == [] or isinstance(projects.json(), list | dict)
+
+    env_file = Path(str(deployment["chrono_dir"])) / "bundle" / ".env"
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+
+    client = docker.from_env()
+    containers = client.containers.list(filters={"label": f"{PROJECT_LABEL}={project}"})
+    services = {c.labels["com.docker.compose.service"]: c for c in containers}
+    assert {"api", "worker", "postgres", "redis_cache", "redis_broker", "prometheus"} <= set(
+        services
+    )
+    # the budget's limits are on the containers (resource_limits defaults to on)
+    assert services["api"].attrs["HostConfig"]["Memory"] > 0
+
+    started = time.monotonic()
+    second = run_deploy(inventory, limit=["@local"], capture=True)
+    second_s = time.monotonic() - started
+    assert "No changes" in second.stdout, second.stdout[-2000:]
+    print(json.dumps({"first_deploy_s": round(first_s, 1), "second_deploy_s": round(second_s, 1)}))
+    print(second.stdout[-1500:])
+
+    bundle = Path(str(deployment["chrono_dir"])) / "bundle"
+    subprocess.run(
+        [*compose_command(), "--project-name", project, "--project-directory", str(bundle),
+         "down", "-v", "--remove-orphans", "--timeout", "10"],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    label = {"label": f"{PROJECT_LABEL}={project}"}
+    assert client.containers.list(all=True, filters=label) == []
+    assert client.networks.list(filters=label) == []
+    assert client.volumes.list(filters=label) == []
+    assert env_file.exists()  # the host keeps its secrets for the next deploy

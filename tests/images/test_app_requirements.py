@@ -1,0 +1,71 @@
+"""The app image installs every third-party package its processes import."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import sys
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+from harness.images import REQUIREMENT_NAME, pinned_requirements
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# What runs in the app image: the service and the Wayback stand-in.
+IMAGE_SOURCES = [REPO_ROOT / "app", REPO_ROOT / "harness" / "upstream"]
+FIRST_PARTY = {"app", "harness"}
+
+
+def imported_modules() -> set[str]:
+    modules = set()
+    for root in IMAGE_SOURCES:
+        for path in root.rglob("*.py"):
+            if "frontend" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    modules.update(alias.name.split(".")[0] for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    modules.add(node.module.split(".")[0])
+    return modules - FIRST_PARTY - set(sys.stdlib_module_names)
+
+
+def _normal(name: str) -> str:
+    return name.lower().replace("_", "-")
+
+
+def installed_with_requirements() -> set[str]:
+    """The listed distributions and what they pull in (with their extras), recursively."""
+    todo = [Requirement(line) for line in pinned_requirements().decode().splitlines()]
+    seen: set[str] = set()
+    while todo:
+        requirement = todo.pop()
+        if _normal(requirement.name) in seen:
+            continue
+        seen.add(_normal(requirement.name))
+        for text in importlib.metadata.requires(requirement.name) or []:
+            dependency = Requirement(text)
+            marker = dependency.marker
+            if marker is None or any(
+                marker.evaluate({"extra": extra}) for extra in requirement.extras or {""}
+            ):
+                todo.append(dependency)
+    return seen
+
+
+def test_every_import_has_a_requirement() -> None:
+    distributions = importlib.metadata.packages_distributions()
+    required = installed_with_requirements()
+    missing = {
+        module
+        for module in imported_modules()
+        if not any(_normal(d) in required for d in distributions.get(module, []))
+    }
+    assert not missing, f"images/app/requirements.txt lacks the packages of {sorted(missing)}"
+
+
+def test_requirements_are_pinned_to_this_environment() -> None:
+    for line in pinned_requirements().decode().splitlines():
+        name, _, version = line.partition("==")
+        assert version == importlib.metadata.version(REQUIREMENT_NAME.match(name).group(1))  # type: ignore[union-attr]
