@@ -29,9 +29,10 @@ SCENARIOS_BY_OPTIMIZATION: dict[str, tuple[str, ...]] = {
     "batch_indexing": ("scrape",),
     "streaming_fetch": ("scrape",),
     "ws_manager": ("websocket",),
-    "all": ("api", "concurrency", "scrape", "websocket"),
+    "frontend_split": ("frontend",),
+    "all": ("api", "concurrency", "scrape", "websocket", "frontend"),
 }
-SCENARIO_ORDER = ("api", "concurrency", "scrape", "websocket")
+SCENARIO_ORDER = ("api", "concurrency", "scrape", "websocket", "frontend")
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,12 @@ from app.seed import seed
 from harness.upstream.corpus import CorpusConfig
 from scenarios.api import ApiScenario
 from scenarios.base import Scenario
+from scenarios.frontend import FrontendScenario
 from scenarios.profiles import MeasureProfile
 
 
 def build_scenarios() -> dict[str, Scenario]:
-    scenarios: list[Scenario] = [ApiScenario()]
+    scenarios: list[Scenario] = [ApiScenario(), FrontendScenario()]
     return {scenario.name: scenario for scenario in scenarios}
 
 

@@ -44,6 +44,8 @@ def switch_env(variant: Set[str]) -> dict[str, str]:
     """
     env = {f"CHRONO_{name.upper()}": str(name in variant).lower() for name in SWITCHES}
     env["CHRONO_SCRAPE_QUEUE"] = SCRAPING_QUEUE if "celery_tuning" in variant else SINGLE_QUEUE
+    # Read by app.frontend_serve, which picks the web client's build.
+    env["CHRONO_FRONTEND_SPLIT"] = str("frontend_split" in variant).lower()
     return env
 
 

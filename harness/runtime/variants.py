@@ -17,9 +17,8 @@ from harness.results import ALL, OPTIMIZATIONS
 Variant = frozenset[str]
 BASELINE: Variant = frozenset()
 
-# What the local runtime cannot measure: container limits need compose, the frontend's
-# bundles a browser scenario of their own.
-LOCAL_UNMEASURABLE = frozenset({"resource_limits", "frontend_split"})
+# What the local runtime cannot measure: container limits need compose.
+LOCAL_UNMEASURABLE = frozenset({"resource_limits"})
 LOCAL_MEASURABLE: tuple[str, ...] = tuple(o for o in OPTIMIZATIONS if o not in LOCAL_UNMEASURABLE)
 # The report's implementation priority (critical, high, medium, low): the ladder's order.
 LADDER_ORDER: tuple[str, ...] = (
@@ -37,10 +36,11 @@ LADDER_ORDER: tuple[str, ...] = (
     "pg_tuning",
 )
 # Which processes read which switch (the API enqueues scrapes on celery_tuning's queue;
-# workers invalidate the API's cache when they store pages).
+# workers invalidate the API's cache when they store pages; the API serves the frontend
+# build frontend_split picks).
 API_SWITCHES = frozenset(
     {"stats_aggregate", "db_indexes", "async_db", "db_pool", "redis_cache", "ws_manager",
-     "celery_tuning"}
+     "celery_tuning", "frontend_split"}
 )  # fmt: skip
 WORKER_SWITCHES = frozenset({"celery_tuning", "batch_indexing", "streaming_fetch", "redis_cache"})
 
