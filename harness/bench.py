@@ -142,12 +142,18 @@ def close_log(log: ResultsLog) -> None:
 class BenchmarkSession:
     """One stack, one or more runs (modes); `execute()` always leaves their results."""
 
-    def __init__(self, options: RunOptions, console: Console | None = None) -> None:
+    def __init__(
+        self,
+        options: RunOptions,
+        console: Console | None = None,
+        *,
+        profile: MeasureProfile | None = None,
+    ) -> None:
         if options.runtime != "local":
             raise UserError(f"runtime '{options.runtime}' cannot run benchmarks: use local")
         self.options = options
         self.console = console
-        self.profile = get_profile(options.profile)
+        self.profile = profile or get_profile(options.profile)
         self.repeats = options.repeats or self.profile.repeats
         if self.repeats < 1:
             raise UserError("--repeats must be at least 1")

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from harness.compare import summarize
 from harness.plan import Destination, WindowSet
@@ -25,14 +26,7 @@ from harness.progress import Clock, RunProgress
 from harness.results import METRICS, Results, Sample, Verification, dump_results
 from harness.runtime.stack import Target
 from harness.runtime.variants import Comparison, Variant
-from harness.verify import (
-    Answer,
-    answers,
-    compare_answers,
-    request_set,
-    statements_cross_check,
-)
-from scenarios.api import bench_project_ids
+from harness.verify import Answer, HttpVerifier, compare_answers
 from scenarios.base import Measurement, Scenario, WindowRecord
 from scenarios.profiles import MeasureProfile
 
@@ -89,6 +83,16 @@ def _peak(first: Sample, second: Sample) -> Sample:
     return peak
 
 
+class Verifier(Protocol):
+    """How the runner asks a stack for its answers to the fixed request set."""
+
+    def request_set(self, target: Target) -> list[str]: ...
+
+    def answers(self, target: Target, paths: Sequence[str]) -> dict[str, Answer]: ...
+
+    def cross_check(self, target: Target) -> str: ...
+
+
 class ResultsLog:
     """results.json of one run, rewritten (atomically) after every change."""
 
@@ -127,6 +131,7 @@ class Runner:
         *,
         progress: RunProgress | None = None,
         clock: Clock = time.time,
+        verifier: Verifier | None = None,
     ) -> None:
         self.target = target
         self.scenarios = scenarios
@@ -134,6 +139,7 @@ class Runner:
         self.work_dir = work_dir
         self.progress = progress
         self.clock = clock
+        self.verifier: Verifier = verifier or HttpVerifier()
         self._answers: dict[Variant, dict[str, Answer]] = {}
         self._counts: dict[Variant, str] = {}
         self._paths: list[str] = []
@@ -149,7 +155,7 @@ class Runner:
         plan: list[WindowSet],
     ) -> None:
         """Measure every window set of `plan`; each log gets its run's samples and summary."""
-        self._paths = request_set(bench_project_ids(self.target.database_url))
+        self._paths = self.verifier.request_set(self.target)
         self._comparisons = {(i, c.optimization): c for i, pairs in enumerate(runs) for c in pairs}
         for name in {s for window_set in plan for s in window_set.scenarios()}:
             self.scenarios[name].prepare(self.target, self.profile)
@@ -181,8 +187,8 @@ class Runner:
         self.target.apply(window_set.variant)
         if window_set.variant not in self._answers:
             self._show("verifying", label)
-            self._answers[window_set.variant] = answers(self.target, self._paths)
-            self._counts[window_set.variant] = statements_cross_check(self.target)
+            self._answers[window_set.variant] = self.verifier.answers(self.target, self._paths)
+            self._counts[window_set.variant] = self.verifier.cross_check(self.target)
             self._decide(logs)
         measured: Measured = []
         for name in window_set.scenarios(self._live()):

@@ -104,3 +104,18 @@ def statements_cross_check(target: Target) -> str:
         f"statements per GET {API}/projects/: app {counted / n:.1f}, "
         f"pg_stat_statements {server / n:.1f}"
     )
+
+
+class HttpVerifier:
+    """Verification against a live stack over HTTP, as the runner uses it."""
+
+    def request_set(self, target: Target) -> list[str]:
+        from scenarios.api import bench_project_ids
+
+        return request_set(bench_project_ids(target.database_url))
+
+    def answers(self, target: Target, paths: Sequence[str]) -> dict[str, Answer]:
+        return answers(target, paths)
+
+    def cross_check(self, target: Target) -> str:
+        return statements_cross_check(target)

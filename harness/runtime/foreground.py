@@ -65,15 +65,20 @@ def hold_until_signalled(stop: threading.Event | None = None) -> None:
             pass
 
 
-def leftovers(pid: int) -> list[psutil.Process]:
-    """Processes a (dead) harness with this pid started through mirakuru."""
-    found = []
+def leftovers(pid: int, run_dir: Path | None = None) -> list[psutil.Process]:
+    """Processes a (dead) harness with this pid started: by mirakuru's environment mark,
+    or, for servers that rewrite their environment with their title (Redis), by a
+    working directory inside the stack's run directory."""
+    found = {}
     for child in processes_with_env(ENV_UUID, f"{pid}:"):
-        try:
-            found.append(psutil.Process(child))
-        except psutil.NoSuchProcess:
-            continue
-    return found
+        with contextlib.suppress(psutil.NoSuchProcess):
+            found[child] = psutil.Process(child)
+    if run_dir is not None:
+        for process in psutil.process_iter():
+            with contextlib.suppress(psutil.Error):
+                if Path(process.cwd()).is_relative_to(run_dir) and process.pid != os.getpid():
+                    found[process.pid] = process
+    return list(found.values())
 
 
 def _alive(pid: int) -> bool:
@@ -95,7 +100,7 @@ def bring_down(path: Path = STATE_FILE, timeout_s: float = DOWN_TIMEOUT_S) -> Up
                 f"`chrono-bench up` (pid {state.pid}) did not stop within {timeout_s:g} s"
             )
         time.sleep(POLL_INTERVAL_S)
-    orphans = leftovers(state.pid)
+    orphans = leftovers(state.pid, Path(state.run_dir))
     for process in orphans:
         process.kill()
     psutil.wait_procs(orphans, timeout=10)

@@ -1,0 +1,191 @@
+"""The runner's plan, interleaving, verification hold-back and invalid windows.
+
+No services: the stack, the scenarios and the verifier are in-memory doubles at the
+runner's boundary, and the clock is a counter, so these tests are exact and instant.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from harness.plan import build_plan, window_count
+from harness.progress import Eta
+from harness.results import load_results
+from harness.runner import ResultsLog, Runner
+from harness.runtime.placement import Placement
+from harness.runtime.variants import BASELINE, Changes, Variant, comparisons
+from harness.verify import Answer
+from scenarios.base import Measurement, WindowRecord
+from scenarios.profiles import get_profile
+
+ISOLATE = comparisons("isolate", ["stats_aggregate", "redis_cache", "ws_manager"])
+ENDTOEND = comparisons("endtoend", ["stats_aggregate", "redis_cache", "ws_manager"])
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+class FakeStack:
+    runtime = "fake"
+    placement = Placement()
+    database = "chrono"
+    role = "chrono"
+    api_url = prometheus_url = upstream_url = database_url = "fake://"
+
+    def __init__(self) -> None:
+        self.variant: Variant = BASELINE
+        self.applied: list[Variant] = []
+
+    def apply(self, variant: Variant) -> Changes:
+        self.applied.append(variant)
+        self.variant = variant
+        return Changes(False, False, True, False)
+
+
+class FakeScenario:
+    """Reports the variant's size as its value; a window can be made invalid."""
+
+    metrics = ("api_p95_ms",)
+
+    def __init__(self, name: str, clock: FakeClock, invalid_windows: set[int] = frozenset()):
+        self.name = name
+        self.clock = clock
+        self.runs: list[Variant] = []
+        self.invalid_windows = invalid_windows
+
+    def prepare(self, target, profile) -> None:
+        pass
+
+    def warm_up(self, target, profile, out_dir) -> None:
+        pass
+
+    def run(self, target, profile, out_dir: Path) -> WindowRecord:
+        self.runs.append(target.variant)
+        start = self.clock()
+        reason = "load generator CPU 97% > 90%" if len(self.runs) in self.invalid_windows else None
+        return WindowRecord(self.name, start, self.clock(), {"size": len(target.variant)},
+                            invalid_reason=reason)  # fmt: skip
+
+    def collect(self, target, record: WindowRecord) -> list[Measurement]:
+        return [Measurement("api_p95_ms", 100.0 - record.readings["size"])]
+
+
+class FakeVerifier:
+    def __init__(self, differs: set[str] = frozenset()) -> None:
+        self.differs = differs
+
+    def request_set(self, target) -> list[str]:
+        return ["/api/v1/projects/"]
+
+    def answers(self, target, paths) -> dict[str, Answer]:
+        body = [sorted(target.variant & self.differs)]
+        return {path: Answer(200, body) for path in paths}
+
+    def cross_check(self, target) -> str:
+        return "app 1.0, pg_stat_statements 1.0"
+
+
+def _run(tmp_path: Path, runs, repeats: int, verifier=None, invalid: set[int] = frozenset()):
+    clock = FakeClock()
+    stack = FakeStack()
+    scenarios = {name: FakeScenario(name, clock, invalid if name == "api" else set())
+                 for name in ("api", "concurrency", "scrape", "websocket")}  # fmt: skip
+    logs = []
+    for index, _ in enumerate(runs):
+        header = {
+            "schema": 1, "run_id": f"run{index}", "started_at": "2026-01-01T00:00:00",
+            "finished_at": None, "git": {"commit": "x", "dirty": False},
+            "host": {"cpus": 2, "memory_mb": 1, "cpu_model": "x", "os": "x"},
+            "runtime": "fake", "profile": "quick", "mode": "isolate", "budget": {},
+            "environment": {"versions": {}, "loadgen_max_rps": {}},
+            "samples": [], "verification": [], "summary": [],
+        }  # fmt: skip
+        logs.append(ResultsLog(tmp_path / f"run{index}" / "results.json", header))
+    plan = build_plan(runs, repeats)
+    runner = Runner(stack, scenarios, get_profile("quick"), tmp_path, clock=clock,
+                    verifier=verifier or FakeVerifier())  # fmt: skip
+    runner.run(logs, runs, plan)
+    return stack, scenarios, [load_results(log.path) for log in logs]
+
+
+def test_isolate_shares_the_baseline_and_alternates_each_optimization() -> None:
+    plan = build_plan([ISOLATE], repeats=2)
+    variants = [sorted(window_set.variant) for window_set in plan]
+    assert variants == [[], ["stats_aggregate"], ["redis_cache"], ["ws_manager"]] * 2
+    for optimization in ("stats_aggregate", "ws_manager"):
+        order = [
+            (w.repeat, d.variant) for w in plan for d in w.destinations
+            if d.optimization == optimization
+        ]  # fmt: skip
+        assert order == [(0, "before"), (0, "after"), (1, "before"), (1, "after")]
+    baseline = plan[0]
+    assert baseline.scenarios() == ["api", "websocket"]
+    assert window_count(plan) == 2 * (2 + 1 + 1 + 1)
+
+
+def test_endtoend_and_isolate_share_the_baseline_windows() -> None:
+    plan = build_plan([ENDTOEND, ISOLATE], repeats=1)
+    assert [len(w.variant) for w in plan] == [0, 3, 1, 1, 1]
+    runs_of_baseline = {d.run for d in plan[0].destinations}
+    assert runs_of_baseline == {0, 1}
+
+
+def test_ladder_after_is_the_next_before() -> None:
+    plan = build_plan([comparisons("ladder", ["stats_aggregate", "redis_cache"])], repeats=1)
+    assert [sorted(w.variant) for w in plan] == [
+        [],
+        ["stats_aggregate"],
+        ["redis_cache", "stats_aggregate"],
+    ]
+    assert {(d.optimization, d.variant) for d in plan[1].destinations} == {
+        ("stats_aggregate", "after"),
+        ("redis_cache", "before"),
+    }
+
+
+def test_runner_interleaves_and_writes_every_windows_samples(tmp_path: Path) -> None:
+    stack, _, [results] = _run(tmp_path, [ISOLATE], repeats=2)
+    assert stack.applied[1:] == [w.variant for w in build_plan([ISOLATE], 2)]
+    stats = [(s["repeat"], s["variant"]) for s in results["samples"]
+             if s["optimization"] == "stats_aggregate"]  # fmt: skip
+    assert stats == [(0, "before"), (0, "after"), (1, "before"), (1, "after")]
+    assert all(v["passed"] for v in results["verification"])
+    assert results["finished_at"] is not None
+    row = next(r for r in results["summary"] if r["optimization"] == "stats_aggregate")
+    assert row["before_median"] == 100.0 and row["after_median"] == 99.0
+
+
+def test_a_saturated_load_generator_marks_only_its_window_invalid(tmp_path: Path) -> None:
+    _, _, [results] = _run(tmp_path, [ISOLATE], repeats=1, invalid={2})
+    invalid = [s for s in results["samples"] if not s["valid"]]
+    assert [(s["optimization"], s["variant"]) for s in invalid] == [("stats_aggregate", "after")]
+    assert "90%" in invalid[0]["invalid_reason"]
+
+
+def test_broken_optimization_is_not_measured_and_drops_its_windows(tmp_path: Path) -> None:
+    verifier = FakeVerifier(differs={"redis_cache"})
+    _, scenarios, [results] = _run(tmp_path, [ISOLATE], repeats=3, verifier=verifier)
+    verdicts = {v["optimization"]: v["passed"] for v in results["verification"]}
+    assert verdicts == {"stats_aggregate": True, "redis_cache": False, "ws_manager": True}
+    assert not [s for s in results["samples"] if s["optimization"] == "redis_cache"]
+    measured = [v for v in scenarios["api"].runs if "redis_cache" in v]
+    assert measured == []  # its answers differed before its first window
+    broken = [r for r in results["summary"] if r["optimization"] == "redis_cache"]
+    assert broken == []
+
+
+@pytest.mark.parametrize(("done", "elapsed", "left"), [(0, 0, 40.0), (1, 8, 24.0), (4, 8, 0.0)])
+def test_eta_uses_the_mean_window_time_so_far(done: int, elapsed: float, left: float) -> None:
+    ticks = itertools.chain([0.0], itertools.repeat(float(elapsed)))
+    eta = Eta(4, lambda: next(ticks), first_guess_s=10.0)
+    eta.advance(done)
+    assert eta.remaining_s() == pytest.approx(left)
