@@ -30,7 +30,7 @@ from harness.environment import git_info, host_info, package_versions
 from harness.errors import UserError
 from harness.inventory import get_host, load_inventory
 from harness.loadgen import measure_ceiling
-from harness.plan import build_plan, window_count
+from harness.plan import build_plan, measured_by, window_count
 from harness.progress import Eta, RunProgress
 from harness.results import Mode, Results
 from harness.runner import ResultsLog, Runner, iso
@@ -157,10 +157,18 @@ class BenchmarkSession:
         self.repeats = options.repeats or self.profile.repeats
         if self.repeats < 1:
             raise UserError("--repeats must be at least 1")
+        self.scenarios = build_scenarios()
         chosen = parse_optimizations(options.optimizations)
+        # Optimizations whose scenarios this build lacks are said so, not silently dropped.
+        self.unmeasured = [o for o in chosen if not measured_by(o, self.scenarios)]
+        if self.unmeasured and len(self.unmeasured) == len(chosen):
+            raise UserError(
+                f"no scenario here measures {', '.join(self.unmeasured)}: nothing to run"
+            )
+        measurable = [o for o in chosen if o not in self.unmeasured]
         self.modes = [parse_mode(mode) for mode in options.modes]
-        self.runs: list[list[Comparison]] = [comparisons(mode, chosen) for mode in self.modes]
-        self.plan = build_plan(self.runs, self.repeats)
+        self.runs: list[list[Comparison]] = [comparisons(mode, measurable) for mode in self.modes]
+        self.plan = build_plan(self.runs, self.repeats, self.scenarios)
         self.budget = allocate(get_host(load_inventory(options.inventory), LOCAL_HOST))
         self.placement = plan_placement(options.pin)
 
@@ -171,6 +179,10 @@ class BenchmarkSession:
             run_dir = self.options.reports_dir / new_run_id()
             run_dir.mkdir(parents=True)
             results = header(run_dir.name, mode, self.profile, self.budget, self.placement)
+            if self.unmeasured:
+                results["environment"]["not_measured"] = {  # type: ignore[typeddict-unknown-key]
+                    o: "no scenario for it is available in this build" for o in self.unmeasured
+                }
             logs.append(ResultsLog(run_dir / "results.json", results))
         point_latest(self.options.reports_dir, logs[-1].path.parent)
         stack_dir = stack_directory()

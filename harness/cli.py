@@ -138,7 +138,7 @@ def seed_command(
 
 @app.command("demo")
 def demo(inventory: Path = INVENTORY_OPTION) -> None:
-    """The README's demo: this machine's budget and bundle (later: the benchmark)."""
+    """The README's demo: this machine's budget and bundle, then the benchmark (quick)."""
     from harness.budget import allocate
     from harness.budget_table import allocation_table
     from harness.inventory import get_host, load_inventory
@@ -148,6 +148,23 @@ def demo(inventory: Path = INVENTORY_OPTION) -> None:
     bundle = render_bundle(budget, DEMO_BUNDLE_DIR)
     console.print(allocation_table(budget))
     console.print(f"bundle written to {bundle}")
+    _demo_benchmark(inventory)
+
+
+def _demo_benchmark(inventory: Path) -> None:
+    """The stack on this machine, seeded quick, measured end to end and in isolation."""
+    from harness.bench import RunOptions, run_benchmarks
+    from harness.report import write_report
+    from harness.summary_table import summary_table
+
+    _log_to_stderr()
+    options = RunOptions(modes=("endtoend", "isolate"), profile="quick", inventory=inventory)
+    run_dirs = run_benchmarks(options, console)
+    for run_dir in run_dirs:
+        files = write_report(run_dir)
+        console.print(summary_table(run_dir))
+        console.print(f"report: {files.html} (summary: {files.summary})", markup=False,
+                      soft_wrap=True)  # fmt: skip
 
 
 def _log_to_stderr() -> None:

@@ -10,7 +10,7 @@ alternate in time (before, after, before, after, ...), with fewer restarts and w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -64,13 +64,29 @@ class WindowSet:
         return [name for name in SCENARIO_ORDER if name in needed]
 
 
-def build_plan(runs: Sequence[Sequence[Comparison]], repeats: int) -> list[WindowSet]:
-    """Rounds of window sets for the runs' comparisons (runs are indexed by position)."""
+def measured_by(optimization: str, available: Collection[str] | None = None) -> tuple[str, ...]:
+    """The scenarios that measure `optimization`, among those `available` (default all)."""
+    names = SCENARIOS_BY_OPTIMIZATION[optimization]
+    return tuple(n for n in names if available is None or n in available)
+
+
+def build_plan(
+    runs: Sequence[Sequence[Comparison]],
+    repeats: int,
+    available: Collection[str] | None = None,
+) -> list[WindowSet]:
+    """Rounds of window sets for the runs' comparisons (runs are indexed by position).
+
+    Only `available` scenarios run (default: all of them); a comparison none of whose
+    scenarios is available is left out of the plan.
+    """
     order: list[Variant] = []
     destinations: dict[Variant, list[Destination]] = {}
     for run, pairs in enumerate(runs):
         for pair in pairs:
-            scenarios = SCENARIOS_BY_OPTIMIZATION[pair.optimization]
+            scenarios = measured_by(pair.optimization, available)
+            if not scenarios:
+                continue
             sides: tuple[tuple[VariantName, Variant], ...] = (
                 ("before", pair.before),
                 ("after", pair.after),

@@ -156,7 +156,13 @@ class Runner:
     ) -> None:
         """Measure every window set of `plan`; each log gets its run's samples and summary."""
         self._paths = self.verifier.request_set(self.target)
-        self._comparisons = {(i, c.optimization): c for i, pairs in enumerate(runs) for c in pairs}
+        planned = {(d.run, d.optimization) for w in plan for d in w.destinations}
+        self._comparisons = {
+            (i, c.optimization): c
+            for i, pairs in enumerate(runs)
+            for c in pairs
+            if (i, c.optimization) in planned
+        }
         for name in {s for window_set in plan for s in window_set.scenarios()}:
             self.scenarios[name].prepare(self.target, self.profile)
         self._warm_up(plan)

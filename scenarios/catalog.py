@@ -8,12 +8,13 @@ from app.seed import seed
 from harness.upstream.corpus import CorpusConfig
 from scenarios.api import ApiScenario
 from scenarios.base import Scenario
+from scenarios.concurrency import ConcurrencyScenario
 from scenarios.frontend import FrontendScenario
 from scenarios.profiles import MeasureProfile
 
 
 def build_scenarios() -> dict[str, Scenario]:
-    scenarios: list[Scenario] = [ApiScenario(), FrontendScenario()]
+    scenarios: list[Scenario] = [ApiScenario(), ConcurrencyScenario(), FrontendScenario()]
     return {scenario.name: scenario for scenario in scenarios}
 
 
