@@ -87,11 +87,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(psycopg.DataError)
     async def invalid_value(request: Request, error: psycopg.DataError) -> JSONResponse:
-        # Values pydantic accepts but PostgreSQL cannot store (a NUL character, say).
-        return JSONResponse(
-            {"detail": f"A value is not valid for the database: {error.diag.message_primary}"},
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        )
+        # Values pydantic accepts but PostgreSQL cannot store (a NUL character, say),
+        # answered in FastAPI's own validation-error shape so clients parse one format.
+        message = f"A value is not valid for the database: {error.diag.message_primary}"
+        detail = [{"loc": ["request"], "msg": message, "type": "value_error"}]
+        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     # The built web client (CHRONO_FRONTEND_SPLIT picks the build), mounted last so that
     # every API route above takes precedence.

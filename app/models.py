@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from app.core.security import BCRYPT_MAX_PASSWORD_BYTES
+
 MAX_PER_PAGE = 100
 # A host name as CDX accepts it: labels of letters, digits and hyphens, at least one dot.
 DOMAIN_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -44,6 +46,14 @@ class UserCreate(Strict):
     password: Annotated[str, Field(min_length=8, max_length=72)]
     full_name: Annotated[str | None, Field(max_length=200)] = None
 
+    @field_validator("password")
+    @classmethod
+    def _bcrypt_limit(cls, value: str) -> str:
+        # bcrypt reads at most 72 bytes, and bcrypt 5 refuses longer input outright.
+        if len(value.encode()) > BCRYPT_MAX_PASSWORD_BYTES:
+            raise ValueError(f"password must be at most {BCRYPT_MAX_PASSWORD_BYTES} bytes in UTF-8")
+        return value
+
 
 class UserRead(BaseModel):
     id: int
@@ -65,11 +75,14 @@ class ProjectCreate(Strict):
     process_documents: bool = True
 
 
+# Partial updates: a field left out keeps its value. Columns that cannot be empty are typed
+# without None, so an explicit null is a 422 rather than a NOT NULL violation; nullable
+# columns accept null to clear them.
 class ProjectUpdate(Strict):
-    name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+    name: Annotated[str, Field(min_length=1, max_length=200)] = None  # type: ignore[assignment]
     description: Annotated[str | None, Field(max_length=500)] = None
-    process_documents: bool | None = None
-    status: ProjectStatus | None = None
+    process_documents: bool = None  # type: ignore[assignment]
+    status: ProjectStatus = None  # type: ignore[assignment]
 
 
 class ProjectRead(BaseModel):
@@ -124,11 +137,11 @@ class DomainCreate(Strict):
 
 
 class DomainUpdate(Strict):
-    match_type: MatchType | None = None
+    match_type: MatchType = None  # type: ignore[assignment]
     url_path: Annotated[str | None, Field(max_length=2000)] = None
     max_pages: Annotated[int | None, Field(ge=1, le=1_000_000)] = None
-    active: bool | None = None
-    status: DomainStatus | None = None
+    active: bool = None  # type: ignore[assignment]
+    status: DomainStatus = None  # type: ignore[assignment]
     from_date: dt.date | None = None
     to_date: dt.date | None = None
 

@@ -172,6 +172,9 @@ BAD_INPUTS = [
     ("POST", "/api/v1/projects/", {"name": ""}, "name"),
     ("POST", "/api/v1/projects/", {"name": "x" * 201}, "name"),
     ("POST", "/api/v1/projects/", {"name": "ok", "surprise": 1}, "surprise"),
+    ("PUT", "/api/v1/projects/{p}", {"name": None}, "name"),
+    ("PUT", "/api/v1/projects/{p}", {"process_documents": None}, "process_documents"),
+    ("POST", "/api/v1/auth/register", {"email": "x@example.com", "password": "é" * 40}, "bytes"),
     ("POST", "/api/v1/projects/{p}/domains", {"domain_name": "not a host"}, "domain_name"),
     (
         "POST",
