@@ -18,6 +18,7 @@ from scenarios.profiles import MeasureProfile
 
 P95_SLO_MS = 500.0
 MAX_ERROR_RATIO = 0.01
+STOP_TIMEOUT_S = 15.0
 
 
 def step_passes(times_ms: list[float], errors: int) -> bool:
@@ -63,6 +64,8 @@ class ConcurrencyScenario:
             spawn_rate=profile.ramp_step_users,
             duration_s=profile.ramp_step_s * (profile.ramp_max_users / profile.ramp_step_users),
             reset_stats=False,
+            # The last step's slow requests must finish and count, not be cut off.
+            stop_timeout_s=STOP_TIMEOUT_S,
             env={
                 "CHRONO_BENCH_PROJECT_IDS": ",".join(map(str, self.project_ids)),
                 "CHRONO_BENCH_WAIT_MIN_S": str(profile.api_wait_s[0]),

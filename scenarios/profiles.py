@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.errors import UserError
+from harness.upstream.corpus import CorpusConfig
 
 
 @dataclass(frozen=True)
@@ -78,3 +79,10 @@ def get_profile(name: str) -> MeasureProfile:
         return PROFILES[name]
     except KeyError:
         raise UserError(f"unknown profile '{name}': choose {' or '.join(PROFILES)}") from None
+
+
+def corpus_for(profile: MeasureProfile) -> CorpusConfig:
+    """The stand-in's archive: enough domains and captures for the scrape scenario."""
+    return CorpusConfig(
+        domains=profile.scrape_domains, pages_per_domain=profile.scrape_pages_per_domain
+    )

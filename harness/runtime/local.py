@@ -99,6 +99,7 @@ class LocalStack:
             budget, run_dir / BUNDLE_DIR, options=RenderOptions(search_backend="postgres")
         )
         secrets = read_env_file(self.bundle / ".env")
+        self._jwt_secret = secrets["CHRONO_JWT_SECRET"]
         self.postgres = PostgresServer(
             run_dir / "postgres",
             password=secrets["POSTGRES_PASSWORD"],
@@ -145,6 +146,10 @@ class LocalStack:
 
     def superuser_dsn(self) -> str:
         return self.postgres.dsn(superuser=True)
+
+    def jwt_secret(self) -> str:
+        """The key the API signs tokens with (scenarios mint tokens for many users)."""
+        return self._jwt_secret
 
     def cache_url(self) -> str:
         return self.redis_cache.url()

@@ -2,7 +2,7 @@
 
 Every STEP_S seconds STEP_USERS more users join (up to MAX_USERS); the ramp stops early
 once a step misses the SLO (p95 < 500 ms, errors < 1 %). Each request is recorded with
-the user count it ran under and written to CHRONO_BENCH_SAMPLES_FILE when locust quits,
+the user count of the step it started in and written to CHRONO_BENCH_SAMPLES_FILE when locust quits,
 so the harness computes each step's p95 and error rate exactly. As it is:
 
     locust -f scenarios/locustfiles/concurrency.py --host http://127.0.0.1:PORT
@@ -26,16 +26,30 @@ SAMPLES_FILE = os.environ.get("CHRONO_BENCH_SAMPLES_FILE", "")
 P95_SLO_MS = 500.0
 MAX_ERROR_RATIO = 0.01
 
-# (step users, response time ms, ok) of every request
+# (step users, response time ms, ok) of every request, by the step it started in
 samples: list[tuple[int, float, bool]] = []
+# (wall-clock start, users) of every step so far
+step_starts: list[tuple[float, int]] = []
 current_users = 0
 
 
+def users_at(moment: float) -> int:
+    users = 0
+    for start, step_users in step_starts:
+        if start > moment:
+            break
+        users = step_users
+    return users
+
+
 @events.request.add_listener
-def record(response_time: float, exception: Any, name: str, **kwargs: Any) -> None:
+def record(
+    response_time: float, exception: Any, name: str, start_time: float | None = None, **_: Any
+) -> None:
     if name in {"login", "setup: projects"}:
         return
-    samples.append((current_users, float(response_time), exception is None))
+    started = start_time if start_time is not None else time.time() - response_time / 1000
+    samples.append((users_at(started), float(response_time), exception is None))
 
 
 @events.quitting.add_listener
@@ -67,5 +81,7 @@ class StepRamp(LoadTestShape):
             return None
         if step * STEP_USERS > MAX_USERS and users == current_users:
             return None
+        if users != current_users:
+            step_starts.append((time.time(), users))
         current_users = users
         return users, float(STEP_USERS)

@@ -1,4 +1,4 @@
-"""The api scenario's contract on a real stack, and stats_aggregate measured end to end.
+"""Each scenario's contract on a real stack, and stats_aggregate measured end to end.
 
 Short windows keep the module under three minutes; the figures are compared between the
 variants of the same run, never with hard-coded values.
@@ -19,9 +19,15 @@ from harness.runner import ResultsLog, Runner
 from harness.runtime.local import LocalStack
 from harness.runtime.variants import comparisons
 from scenarios.api import ApiScenario
+from scenarios.concurrency import ConcurrencyScenario
 from scenarios.profiles import get_profile
+from scenarios.scrape import ScrapeScenario
+from scenarios.websocket import WebsocketScenario
 
-SHORT = replace(get_profile("quick"), api_duration_s=4.0, warmup_s=2.0)
+SHORT = replace(
+    get_profile("quick"), api_duration_s=4.0, warmup_s=2.0, ramp_step_s=2.0, ramp_max_users=20,
+    scrape_domains=2, ws_step=20, ws_step_s=1.0, ws_max=40,
+)  # fmt: skip
 pytestmark = pytest.mark.slow
 
 
@@ -65,3 +71,22 @@ def test_stats_aggregate_end_to_end(seeded_stack: LocalStack, tmp_path: Path) ->
     assert p95["ci95"] is not None and p95["ci95"][1] < 1.0
     # Locust ran in processes of its own, all gone by now.
     assert not [p for p in psutil.Process().children(recursive=True) if "locust" in p.cmdline()]
+
+
+@pytest.mark.parametrize("scenario_class", [ConcurrencyScenario, ScrapeScenario, WebsocketScenario])
+def test_scenario_contract(seeded_stack: LocalStack, tmp_path: Path, scenario_class: type) -> None:
+    scenario = scenario_class()
+    scenario.prepare(seeded_stack, SHORT)
+    scenario.warm_up(seeded_stack, SHORT, tmp_path)
+    record = scenario.run(seeded_stack, SHORT, tmp_path)
+    assert record.scenario == scenario.name and record.finished_at > record.started_at
+    measured = {m.metric: m for m in scenario.collect(seeded_stack, record)}
+    assert set(measured) == set(scenario.metrics)
+    assert all(m.value >= 0 for m in measured.values() if math.isfinite(m.value))
+    if scenario.name == "scrape":
+        assert record.invalid_reason is None, record.invalid_reason
+        assert measured["scrape_pages_per_min"].value > 0
+        assert measured["worker_memory_mb"].value > 10
+        assert math.isfinite(measured["critical_task_wait_ms"].value)
+    if scenario.name == "websocket":
+        assert measured["ws_connections"].value > 0, record.data
