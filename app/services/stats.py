@@ -138,20 +138,37 @@ async def _project_stats_loop(conn: Conn, project: Row) -> Row:
 
 # -- on: one aggregate statement ------------------------------------------------------------
 
+# Pages are aggregated per project before meeting the project columns: grouping the joined
+# rows by every project column (the report's form) sorts all pages of the user, which
+# spills to disk at PostgreSQL's default work_mem. Same values, one statement.
 AGGREGATE = f"""
 WITH chosen AS (
     SELECT {PROJECT_COLUMNS} FROM projects WHERE {{where}}
     ORDER BY {PROJECT_ORDER} OFFSET %(skip)s LIMIT %(limit)s
+),
+domain_stats AS (
+    SELECT domains.project_id, count(domains.id) AS domain_count
+    FROM chosen JOIN domains ON domains.project_id = chosen.id
+    GROUP BY domains.project_id
+),
+page_stats AS (
+    SELECT domains.project_id,
+           count(pages.id) AS total_pages,
+           count(pages.id) FILTER (WHERE pages.processed AND pages.indexed) AS scraped_pages,
+           max(pages.scraped_at) AS last_scraped
+    FROM chosen
+    JOIN domains ON domains.project_id = chosen.id
+    JOIN pages ON pages.domain_id = domains.id
+    GROUP BY domains.project_id
 )
 SELECT chosen.*,
-       count(DISTINCT domains.id) AS domain_count,
-       count(pages.id) AS total_pages,
-       count(pages.id) FILTER (WHERE pages.processed AND pages.indexed) AS scraped_pages,
-       max(pages.scraped_at) AS last_scraped
+       coalesce(domain_stats.domain_count, 0) AS domain_count,
+       coalesce(page_stats.total_pages, 0) AS total_pages,
+       coalesce(page_stats.scraped_pages, 0) AS scraped_pages,
+       page_stats.last_scraped
 FROM chosen
-LEFT JOIN domains ON domains.project_id = chosen.id
-LEFT JOIN pages ON pages.domain_id = domains.id
-GROUP BY {", ".join(f"chosen.{c.strip()}" for c in PROJECT_COLUMNS.split(","))}
+LEFT JOIN domain_stats ON domain_stats.project_id = chosen.id
+LEFT JOIN page_stats ON page_stats.project_id = chosen.id
 ORDER BY chosen.created_at DESC, chosen.id DESC
 """
 AGGREGATE_FOR_USER = AGGREGATE.format(where="user_id = %(user_id)s")
