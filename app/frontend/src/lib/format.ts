@@ -9,12 +9,10 @@ export function day(iso: string | null | undefined): string {
   return iso ? format(parseISO(iso), 'yyyy-MM-dd') : '—';
 }
 
-// One formatter for the whole app: toLocaleString builds a new one on every call, which
-// costs tens of milliseconds over a page of numbers.
-const NUMBER = new Intl.NumberFormat('en-US');
-
+// Thousands separators by hand: the first Intl formatter of a page loads the browser's
+// locale data, tens of milliseconds on the projects page's critical path.
 export function count(n: number | null | undefined): string {
-  return NUMBER.format(n ?? 0);
+  return String(Math.round(n ?? 0)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 export function percent(part: number, whole: number): number {
