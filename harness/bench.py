@@ -175,8 +175,9 @@ class BenchmarkSession:
     def execute(self) -> list[Path]:
         """Measure; returns each run's folder (in the order of the modes)."""
         logs = []
+        reports_dir = self.options.reports_dir.resolve()
         for mode in self.modes:
-            run_dir = self.options.reports_dir / new_run_id()
+            run_dir = reports_dir / new_run_id()
             run_dir.mkdir(parents=True)
             results = header(run_dir.name, mode, self.profile, self.budget, self.placement)
             if self.unmeasured:
@@ -184,7 +185,7 @@ class BenchmarkSession:
                     o: "no scenario for it is available in this build" for o in self.unmeasured
                 }
             logs.append(ResultsLog(run_dir / "results.json", results))
-        point_latest(self.options.reports_dir, logs[-1].path.parent)
+        point_latest(reports_dir, logs[-1].path.parent)
         stack_dir = stack_directory()
         try:
             with exit_on_signals():

@@ -38,7 +38,8 @@ class NginxServer:
     """One nginx master and worker answering `GET /ok` with a constant body."""
 
     def __init__(self, base_dir: Path, placement: Placement | None = None) -> None:
-        self.base_dir = base_dir
+        # nginx reads relative paths against its own prefix, not our working directory.
+        self.base_dir = base_dir.resolve()
         self.port = free_port()
         self._placement = placement or Placement()
         self._executor: CheckedTCPExecutor | None = None
