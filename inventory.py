@@ -7,6 +7,7 @@ the data; pyinfra reads its connection settings (`ssh_hostname`, `ssh_user`, ...
 """
 
 import os
+import resource
 from pathlib import Path
 
 
@@ -25,7 +26,13 @@ def _this_machine() -> dict[str, object]:
 report_host = [
     (
         "chrono-8c16g",
-        {"cpus": 8, "memory_mb": 16384, "ssh_hostname": "203.0.113.10", "ssh_user": "deploy"},
+        {
+            "cpus": 8,
+            "memory_mb": 16384,
+            "ssh_hostname": "203.0.113.10",
+            "ssh_user": "deploy",
+            "_sudo": True,  # pyinfra: the deploy's operations run as root through sudo
+        },
     ),
 ]
 
@@ -37,6 +44,13 @@ report_host = [
 local = [
     (
         "@local",
-        {**_this_machine(), "profile": "local", "manage_docker": False, "images": "offline"},
+        {
+            **_this_machine(),
+            "profile": "local",
+            "manage_docker": False,
+            "images": "offline",
+            # the engine started here inherits this process's open-files hard limit
+            "nofile_limit": min(65535, resource.getrlimit(resource.RLIMIT_NOFILE)[1]),
+        },
     )
 ]

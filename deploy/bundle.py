@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pyinfra import host
-from pyinfra.api import OperationMeta, deploy
+from pyinfra.api import deploy
+from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import files
 
 from deploy.settings import DeploySettings
@@ -30,6 +31,7 @@ def render_options(settings: DeploySettings) -> RenderOptions:
         build_context="",  # images are loaded or pulled by deploy/images.py
         migrate=True,
         grafana=settings.grafana,
+        nofile_limit=settings.nofile_limit,
     )
 
 
@@ -45,7 +47,6 @@ def bundle() -> list[OperationMeta]:
         name="Keep the bundle directory private to root",
         path=settings.bundle_dir,
         mode=BUNDLE_DIR_MODE,
-        _sudo=True,
     )
     uploaded = files.sync(
         name="Upload the rendered bundle (compose.yml and service configs)",
@@ -53,13 +54,12 @@ def bundle() -> list[OperationMeta]:
         dest=settings.bundle_dir,
         exclude=[SECRETS_FILE],
         delete=True,
-        _sudo=True,
+        dir_mode=BUNDLE_DIR_MODE,
     )
     secrets = files.put(
         name="Upload the bundle's secrets, mode 0600",
         src=str((local / SECRETS_FILE).resolve()),
         dest=f"{settings.bundle_dir}/{SECRETS_FILE}",
         mode=SECRETS_MODE,
-        _sudo=True,
     )
     return [uploaded, secrets]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import shlex
 
 from pyinfra import host
-from pyinfra.api import OperationMeta, deploy, operation
+from pyinfra.api import deploy, operation
+from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import server
 from pyinfra.operations.util import any_changed
 
@@ -13,6 +14,9 @@ from deploy.facts import ComposeServices
 from deploy.settings import DeploySettings
 
 UP_ARGS = "up -d --wait --remove-orphans"
+# `up --wait` can exit 0 with a container that never started (a rejected ulimit, say):
+# no container may be left created, restarting or dead.
+NOT_STARTED = "ps --quiet --status created --status restarting --status dead"
 HEALTHY_STATES = ("healthy", "running")
 
 
@@ -30,7 +34,14 @@ def running(compose: str, bundle_dir: str, project: str, services: list[str]):  
     if all(states.get(service) in HEALTHY_STATES for service in services):
         host.noop(f"all {len(services)} services of {project} are up and healthy")
         return
-    yield f"cd {shlex.quote(bundle_dir)} && {compose} {UP_ARGS}"
+    yield _up(compose, bundle_dir)
+
+
+def _up(compose: str, bundle_dir: str) -> str:
+    return (
+        f"cd {shlex.quote(bundle_dir)} && {compose} {UP_ARGS} && "
+        f'test -z "$({compose} {NOT_STARTED})"'
+    )
 
 
 @deploy("Compose stack up")
@@ -40,9 +51,8 @@ def compose_up(changes: list[OperationMeta], services: list[str]) -> None:
     if changes:
         server.shell(
             name="Recreate what the new bundle or images change, and wait until healthy",
-            commands=[f"cd {shlex.quote(settings.bundle_dir)} && {compose} {UP_ARGS}"],
+            commands=[_up(compose, settings.bundle_dir)],
             _if=any_changed(*changes),
-            _sudo=True,
         )
     running(
         name="Keep every service of the stack up and healthy",
@@ -50,5 +60,4 @@ def compose_up(changes: list[OperationMeta], services: list[str]) -> None:
         bundle_dir=settings.bundle_dir,
         project=settings.project,
         services=services,
-        _sudo=True,
     )

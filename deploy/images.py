@@ -11,7 +11,8 @@ import subprocess
 from pathlib import Path
 
 from pyinfra import host
-from pyinfra.api import OperationMeta, deploy
+from pyinfra.api import deploy
+from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import docker, files, server
 
 from deploy.facts import ImageLabel
@@ -50,13 +51,10 @@ def _load(image: str, settings: DeploySettings) -> list[OperationMeta]:
         return []
     archive = _archive(image, settings)
     remote = f"{REMOTE_ARCHIVE_DIR}/{archive.name}"
-    uploaded = files.put(
-        name=f"Upload the {image} image", src=str(archive.resolve()), dest=remote, _sudo=True
-    )
+    uploaded = files.put(name=f"Upload the {image} image", src=str(archive.resolve()), dest=remote)
     loaded = server.shell(
         name=f"Load {image} into the engine",
         commands=[f"docker load -i {remote} && rm -f {remote}"],
-        _sudo=True,
     )
     return [uploaded, loaded]
 
@@ -77,7 +75,6 @@ def images() -> list[OperationMeta]:
                 name=f"Pull {getattr(official, key)}",
                 image=getattr(official, key),
                 present=True,
-                _sudo=True,
             )
         )
     # The app image is this repository's: built here from app/Dockerfile, then loaded.

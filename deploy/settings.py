@@ -22,6 +22,7 @@ class DeploySettings:
     resource_limits: bool = True
     grafana: bool = False
     compose_command: str = "docker compose"
+    nofile_limit: int = 65535  # the API's open files; at most the engine's hard limit
     # the pyinfra inventory file the host comes from (the CLI passes it with --data)
     chrono_inventory: str = "inventory.py"
     # where this machine (the controller) renders bundles and keeps image archives

@@ -25,14 +25,18 @@ import tarfile
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from email.parser import HeaderParser
 from pathlib import Path
 from typing import Any, Literal
 
 import docker
 import docker.errors
 from docker.models.images import Image
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from harness.errors import UserError
 from harness.render import Images, SearchBackend
@@ -68,6 +72,9 @@ REQUIREMENTS = "images/app/requirements.txt"
 # Wheels of the app's requirements, built here with this machine's pip configuration and
 # served to the build on loopback: the image needs no index (nor its TLS certificates).
 WHEELS_DIR = REPO_ROOT / ".run" / "images"
+# The image's Python (Debian 12's python3): dependencies under markers such as
+# `python_full_version < "3.11.3"` are resolved for it, not for the Python building here.
+TARGET_PYTHON = {"python_version": "3.11", "python_full_version": "3.11.2"}
 REQUIREMENT_NAME = re.compile(r"^([A-Za-z0-9_.-]+)")
 
 Outcome = Literal["built", "reused"]
@@ -237,8 +244,35 @@ def wheelhouse(requirements: bytes) -> Path:
     command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(partial),
                "--requirement", str(partial / "requirements.txt")]  # fmt: skip
     _run(command, "pip wheel (the app's dependencies)")
+    while missing := _missing_for_target(partial):
+        command = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
+                   "--dest", str(partial), *missing]  # fmt: skip
+        _run(command, "pip download (dependencies of the image's Python)")
     partial.rename(directory)
     return directory
+
+
+def _missing_for_target(directory: Path) -> list[str]:
+    """Requirements of the wheels in `directory` that the image's Python needs and the
+    directory lacks (the wheels were resolved for this Python)."""
+    present = {parse_wheel_filename(wheel.name)[0] for wheel in directory.glob("*.whl")}
+    missing: set[str] = set()
+    for wheel in directory.glob("*.whl"):
+        for text in _requires_dist(wheel):
+            requirement = Requirement(text)
+            marker = requirement.marker
+            if marker is not None and not marker.evaluate({**TARGET_PYTHON, "extra": ""}):
+                continue
+            if canonicalize_name(requirement.name) not in present:
+                missing.add(str(requirement).split(";")[0].strip())
+    return sorted(missing)
+
+
+def _requires_dist(wheel: Path) -> list[str]:
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = HeaderParser().parsestr(archive.read(name).decode())
+    return metadata.get_all("Requires-Dist") or []
 
 
 @contextlib.contextmanager

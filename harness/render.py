@@ -45,6 +45,7 @@ UPSTREAM_PORT = 8080
 # Every Celery queue of both variants: the broker's exporter reports their lengths.
 CELERY_QUEUES = (SINGLE_QUEUE, *TUNED_QUEUES)
 GRAFANA_PORT = 3000
+NOFILE_LIMIT = 65535
 # What each service listens on inside the compose network, for `published_ports`.
 CONTAINER_PORTS = {"postgres": 5432, "redis_cache": 6379, "redis_broker": 6379,
                    "prometheus": 9090}  # fmt: skip
@@ -95,6 +96,8 @@ class RenderOptions:
     app_environment: Mapping[str, str] = field(default_factory=dict)
     # service -> host port, published on api_bind (a harness reaching into the stack)
     published_ports: Mapping[str, int] = field(default_factory=dict)
+    # the API's open-files limit; an engine cannot raise it above its own hard limit
+    nofile_limit: int = NOFILE_LIMIT
 
 
 def render_bundle(budget: Budget, out_dir: Path, *, options: RenderOptions | None = None) -> Path:
@@ -173,6 +176,7 @@ def render_compose(
         },
         config_hashes={name: _digest(text) for name, text in (configs or {}).items()},
         celery_queue_keys=",".join(f"db0={queue}" for queue in CELERY_QUEUES),
+        nofile_limit=options.nofile_limit,
     )
 
 

@@ -13,6 +13,7 @@ network or volume of the project is left.
 from __future__ import annotations
 
 import logging
+import resource
 import secrets
 import subprocess
 from collections.abc import Callable, Mapping
@@ -32,7 +33,15 @@ from harness.budget import Budget
 from harness.dockerd import compose_command
 from harness.errors import UserError
 from harness.images import OFFLINE_IMAGES, OFFLINE_SEARCH_BACKEND
-from harness.render import DB_NAME, DB_USER, Images, RenderOptions, SearchBackend, render_bundle
+from harness.render import (
+    DB_NAME,
+    DB_USER,
+    NOFILE_LIMIT,
+    Images,
+    RenderOptions,
+    SearchBackend,
+    render_bundle,
+)
 from harness.runtime.chrono import HARNESS_APP_ENV, read_env_file, switch_env
 from harness.runtime.placement import Placement
 from harness.runtime.ports import LOOPBACK, free_port
@@ -142,6 +151,8 @@ class ComposeStack:
             migrate=True,
             app_environment={**HARNESS_APP_ENV, **switch_env(variant)},
             published_ports={name: self.ports[name] for name in PUBLISHED},
+            # an engine we started inherits our hard limit, and cannot go above it
+            nofile_limit=min(NOFILE_LIMIT, resource.getrlimit(resource.RLIMIT_NOFILE)[1]),
         )
 
     def start(self) -> None:
@@ -149,7 +160,7 @@ class ComposeStack:
         try:
             render_bundle(self.budget, self.bundle, options=self.options(self.variant))
             self._started = True
-            self.compose("up", "-d", "--wait", timeout_s=UP_TIMEOUT_S)
+            self.up()
             apply_migrations(self.database_url)
             set_performance_indexes(self.database_url, "db_indexes" in self.variant)
             if self._seed is not None:
@@ -172,13 +183,25 @@ class ComposeStack:
         LOG.info("variant %s -> %s: up %s", sorted(self.variant), sorted(variant), changed)
         self.variant = variant
         if changed:
-            self.compose("up", "-d", "--wait", *changed, timeout_s=UP_TIMEOUT_S)
+            self.up(*changed)
         if todo.indexes:
             set_performance_indexes(self.database_url, "db_indexes" in variant)
         if todo.api:
             # A cache filled by the other variant would answer this one's first requests.
             redis.Redis.from_url(self.cache_url()).flushall()
         return todo
+
+    def up(self, *services: str) -> None:
+        """`up -d --wait` (of `services`, or all), then check that every container started:
+        compose can exit 0 when one never did (an engine refusing its ulimits, say)."""
+        self.compose("up", "-d", "--wait", *services, timeout_s=UP_TIMEOUT_S)
+        for name, service in self.services().items():
+            if service.get("restart") == "no" or (services and name not in services):
+                continue
+            container = self.container(name)
+            if container.status != "running":
+                error = container.attrs["State"].get("Error") or container.status
+                raise UserError(f"compose: service '{name}' did not start: {error}")
 
     def services(self) -> dict[str, Any]:
         """The rendered compose file's services."""

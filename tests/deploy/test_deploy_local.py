@@ -5,6 +5,7 @@ nothing running."""
 from __future__ import annotations
 
 import json
+import resource
 import secrets
 import stat
 import subprocess
@@ -20,7 +21,8 @@ from harness.deployment import run_deploy
 from harness.dockerd import compose_command
 from harness.runtime.ports import free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.docker]
+# a first build of the offline images (in the fixture) takes minutes
+pytestmark = [pytest.mark.slow, pytest.mark.docker, pytest.mark.timeout(1800)]
 PROJECT_LABEL = "com.docker.compose.project"
 HTTP_TIMEOUT_S = 30.0
 INVENTORY = """
@@ -41,6 +43,8 @@ def deployment(offline_images: object, tmp_path: Path) -> Iterator[dict[str, obj
         "api_port": free_port(),
         "chrono_dir": str(tmp_path / "host"),
         "controller_dir": str(tmp_path / "controller"),
+        # the engine cannot give containers more open files than its own hard limit
+        "nofile_limit": min(65535, resource.getrlimit(resource.RLIMIT_NOFILE)[1]),
     }
     inventory = tmp_path / "inventory.py"
     inventory.write_text(INVENTORY.format(data=data))

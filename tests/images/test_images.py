@@ -15,7 +15,8 @@ from docker.models.containers import Container
 from harness.images import HASH_LABEL, OFFLINE_IMAGES, OFFLINE_SPECS, build_images, docker_client
 from harness.runtime.ports import free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.docker]
+# a first build of the offline images (in the fixture) takes minutes
+pytestmark = [pytest.mark.slow, pytest.mark.docker, pytest.mark.timeout(1800)]
 READY_TIMEOUT_S = 60.0
 
 
