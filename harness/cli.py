@@ -160,9 +160,12 @@ def _demo_benchmark(inventory: Path) -> None:
     _log_to_stderr()
     options = RunOptions(modes=("endtoend", "isolate"), profile="quick", inventory=inventory)
     run_dirs = run_benchmarks(options, console)
+    # The figures first: they stand even if drawing the report fails.
+    for run_dir in run_dirs:
+        console.print(summary_table(run_dir))
+        console.print(f"results: {run_dir / 'results.json'}", markup=False, soft_wrap=True)
     for run_dir in run_dirs:
         files = write_report(run_dir)
-        console.print(summary_table(run_dir))
         console.print(f"report: {files.html} (summary: {files.summary})", markup=False,
                       soft_wrap=True)  # fmt: skip
 
