@@ -69,8 +69,10 @@ def bar_charts(results: Results, out: Path) -> list[Path]:
                 mid = median(vals) if vals else 0.0
                 ci = median_ci(vals) if vals else None
                 heights.append(mid)
-                low_err.append(mid - ci[0] if ci else 0.0)
-                high_err.append(ci[1] - mid if ci else 0.0)
+                # A percentile interval need not contain the sample median (ties, an
+                # even count, rounding): draw the part of it that lies beyond the bar.
+                low_err.append(max(0.0, mid - ci[0]) if ci else 0.0)
+                high_err.append(max(0.0, ci[1] - mid) if ci else 0.0)
             axes.bar(positions + offset, heights, BAR_WIDTH, yerr=[low_err, high_err],
                      capsize=4, label=variant, color=COLORS[variant])  # fmt: skip
         axes.set_xticks(positions, list(by_opt), rotation=20, ha="right")

@@ -79,7 +79,8 @@ def expectation_verdict(metric: Metric, row: SummaryRow) -> str:
     """met / missed / not measured, by the rule in this module's docstring."""
     claim = metric.claim
     if row["verdict"] in ("inconclusive", "broken"):
-        return f"not measured: {row['verdict']}, {row.get('reason', 'no reason given')}"
+        reason = row.get("reason", "no reason given")
+        return f"not measured conclusively ({row['verdict']}: {reason})"
     if claim is None:
         return "not measured: no claim in the report"
     ci = row["ci95"]

@@ -12,9 +12,15 @@ from harness.runtime.placement import Placement, plan_placement
 
 
 def test_ceiling_measures_wrk_and_locust_and_leaves_nothing() -> None:
+    # Session fixtures (PostgreSQL, Redis) may already be our children: compare pids.
+    before = {child.pid for child in psutil.Process().children(recursive=True)}
     ceiling = measure_ceiling(Path(tempfile.mkdtemp()), plan_placement(True), duration_s=2)
     assert ceiling["wrk"] > ceiling["locust_workers_1"] > 100
-    leftovers = [child.name() for child in psutil.Process().children(recursive=True)]
+    leftovers = [
+        child.name()
+        for child in psutil.Process().children(recursive=True)
+        if child.pid not in before
+    ]
     assert leftovers == []
 
 
