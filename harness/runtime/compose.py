@@ -57,6 +57,7 @@ DOWN_TIMEOUT_S = 180
 SERVICE_LABEL = "com.docker.compose.service"
 PROJECT_LABEL = "com.docker.compose.project"
 BYTES_PER_MB = 1024 * 1024
+NS_PER_S = 1e9
 HTTP_TIMEOUT_S = 5.0
 
 
@@ -226,6 +227,11 @@ class ComposeStack:
         cache = float(memory.get("stats", {}).get("total_inactive_file", 0))
         return (usage - cache) / BYTES_PER_MB
 
+    def cpu_seconds(self, service: str) -> float:
+        """CPU time the service's container has used since it started."""
+        stats = self.container(service).stats(stream=False)
+        return float(stats["cpu_stats"]["cpu_usage"]["total_usage"]) / NS_PER_S
+
     def memory_limit_mb(self, service: str) -> float | None:
         """The container's memory limit, or None when it has none."""
         limit = self.container(service).attrs["HostConfig"].get("Memory") or 0
@@ -317,5 +323,13 @@ class ComposeStack:
 
 
 def changed_services(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
-    """Services added or defined differently in `after` (sorted)."""
-    return sorted(name for name, service in after.items() if before.get(name) != service)
+    """Services added or defined differently in `after`, and those living in a changed
+    one's network namespace (`up` of the worker alone leaves the stand-in in the old
+    container's namespace), sorted."""
+    changed = {name for name, service in after.items() if before.get(name) != service}
+    changed |= {
+        name
+        for name, service in after.items()
+        if service.get("network_mode", "").removeprefix("service:") in changed
+    }
+    return sorted(changed)

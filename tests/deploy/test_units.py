@@ -62,3 +62,7 @@ def test_changed_services() -> None:
     after = {"api": {"environment": {"A": "2"}}, "postgres": {"image": "p"}, "upstream": {}}
     assert changed_services(before, after) == ["api", "upstream"]
     assert changed_services(after, after) == []
+    # the stand-in shares the worker's network namespace: it follows the worker
+    shared = {"worker": {"environment": {}}, "upstream": {"network_mode": "service:worker"}}
+    moved = {"worker": {"environment": {"B": "1"}}, "upstream": {"network_mode": "service:worker"}}
+    assert changed_services(shared, moved) == ["upstream", "worker"]
