@@ -10,15 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import jinja2
 
 from app.worker.queues import SINGLE_QUEUE, TUNED_QUEUES
-from harness.budget import Budget
+from harness.budget import Budget, ServiceAllocation
+from harness.profiles import SERVICES
 from harness.secrets import ensure_env_file
 from harness.settings import postgres
 from harness.settings.units import cpus_text
@@ -48,7 +49,13 @@ GRAFANA_PORT = 3000
 NOFILE_LIMIT = 65535
 # What each service listens on inside the compose network, for `published_ports`.
 CONTAINER_PORTS = {"postgres": 5432, "redis_cache": 6379, "redis_broker": 6379,
-                   "prometheus": 9090}  # fmt: skip
+                   "prometheus": 9090, "meilisearch": 7700, "worker": 9101,
+                   "postgres_exporter": 9187, "redis_cache_exporter": 9121,
+                   "redis_broker_exporter": 9121}  # fmt: skip
+# The service each Prometheus job scrapes (COMPOSE_SCRAPE_JOBS's targets).
+SCRAPED_SERVICES = {"prometheus": "prometheus", "api": "api", "postgres": "postgres_exporter",
+                    "redis_cache": "redis_cache_exporter", "redis_broker": "redis_broker_exporter",
+                    "worker": "worker"}  # fmt: skip
 SearchBackend = Literal["meilisearch", "postgres"]
 RedisRole = Literal["cache", "broker"]
 
@@ -87,6 +94,8 @@ class RenderOptions:
     build_context: str | None = None
     # the Wayback stand-in, for benchmark runs (in the worker's network namespace)
     upstream: bool = False
+    # the stand-in's CHRONO_UPSTREAM_* settings (its corpus and faults)
+    upstream_environment: Mapping[str, str] = field(default_factory=dict)
     # a one-shot `migrate` service the app waits for (off: whoever starts the stack migrates)
     migrate: bool = False
     # Grafana with the provisioned dashboard (hosts that can run the official image)
@@ -98,6 +107,14 @@ class RenderOptions:
     published_ports: Mapping[str, int] = field(default_factory=dict)
     # the API's open-files limit; an engine cannot raise it above its own hard limit
     nofile_limit: int = NOFILE_LIMIT
+    # A host of a multi-host inventory (harness/topology.py): the services its compose
+    # holds (None: all), where the others are ("address:port" by service), and their
+    # allocations (the env files need the API's and the workers' settings).
+    placed: frozenset[str] | None = None
+    remote: Mapping[str, str] = field(default_factory=dict)
+    peers: Mapping[str, ServiceAllocation] = field(default_factory=dict)
+    # more targets per Prometheus job (the workers of other hosts)
+    scrape_targets: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 def render_bundle(budget: Budget, out_dir: Path, *, options: RenderOptions | None = None) -> Path:
@@ -107,21 +124,33 @@ def render_bundle(budget: Budget, out_dir: Path, *, options: RenderOptions | Non
     build_context = options.build_context
     if build_context is None:
         build_context = os.path.relpath(REPO_ROOT, out_dir.resolve())
-    configs = {
-        "postgresql.conf": render_postgresql_conf(budget, tuned=options.pg_tuning),
-        "redis-cache.conf": render_redis_conf(budget, "cache"),
-        "redis-broker.conf": render_redis_conf(budget, "broker"),
-        "prometheus.yml": render_prometheus_yml(budget),
-    }
+    placed = _placed(options)
+    with_peers = _with_peers(budget, options)
+    jobs = scrape_jobs(options.remote, options.scrape_targets)
+    renderers: dict[str, tuple[str, Callable[[], str]]] = {
+        "postgresql.conf": (
+            "postgres", lambda: render_postgresql_conf(budget, tuned=options.pg_tuning)
+        ),
+        "redis-cache.conf": ("redis_cache", lambda: render_redis_conf(budget, "cache")),
+        "redis-broker.conf": ("redis_broker", lambda: render_redis_conf(budget, "broker")),
+        "prometheus.yml": ("prometheus", lambda: render_prometheus_yml(budget, jobs)),
+    }  # fmt: skip
+    configs = {name: render() for name, (service, render) in renderers.items() if service in placed}
     files = {
         "compose.yml": render_compose(
             budget, options, build_context=build_context or None, configs=configs
         ),
         **configs,
-        "app.env": render_app_env(budget, search_backend=options.search_backend),
-        "worker.env": render_worker_env(budget),
-        "budget.json": budget.to_json(),
     }
+    if placed & {"api", "worker"}:
+        files["app.env"] = render_app_env(
+            with_peers,
+            search_backend=options.search_backend,
+            meili_url=_meili_url(options.remote),
+        )
+    if "worker" in placed:
+        files["worker.env"] = render_worker_env(budget)
+    files["budget.json"] = budget.to_json()
     if options.grafana:
         files.update(render_grafana(budget))
     for name, text in files.items():
@@ -146,9 +175,12 @@ def render_compose(
     services that read them, so that `docker compose up` recreates a service whose file
     changed and only that one.
     """
+    placed = _placed(options)
     app_dependencies = ["postgres", "redis_cache", "redis_broker"]
     if options.search_backend == "meilisearch":
         app_dependencies.append("meilisearch")
+    # another host's service is no dependency compose can wait for
+    app_dependencies = [name for name in app_dependencies if name in placed]
     return _render(
         COMPOSE_TEMPLATE.name,
         _context(budget),
@@ -167,6 +199,7 @@ def render_compose(
         upstream=options.upstream,
         migrate=options.migrate,
         upstream_port=UPSTREAM_PORT,
+        upstream_environment=dict(sorted(options.upstream_environment.items())),
         grafana=options.grafana,
         grafana_port=options.grafana_port,
         app_environment=dict(sorted(options.app_environment.items())),
@@ -177,7 +210,38 @@ def render_compose(
         config_hashes={name: _digest(text) for name, text in (configs or {}).items()},
         celery_queue_keys=",".join(f"db0={queue}" for queue in CELERY_QUEUES),
         nofile_limit=options.nofile_limit,
+        placed=placed,
+        remote=dict(options.remote),
     )
+
+
+def _placed(options: RenderOptions) -> frozenset[str]:
+    return frozenset(SERVICES) if options.placed is None else options.placed
+
+
+def _with_peers(budget: Budget, options: RenderOptions) -> Budget:
+    """`budget` with the other hosts' allocations beside its own, for the env files."""
+    if not options.peers:
+        return budget
+    return replace(budget, services={**options.peers, **budget.services})
+
+
+def scrape_jobs(
+    remote: Mapping[str, str], more: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, list[str]]:
+    """Prometheus's jobs: compose names, or host:port for services on other hosts."""
+    jobs = {
+        job: [remote.get(SCRAPED_SERVICES[job], target) for target in targets]
+        for job, targets in COMPOSE_SCRAPE_JOBS.items()
+    }
+    for job, targets in (more or {}).items():
+        jobs[job] += [target for target in targets if target not in jobs[job]]
+    return jobs
+
+
+def _meili_url(remote: Mapping[str, str]) -> str:
+    where = remote.get("meilisearch")
+    return MEILI_URL if where is None else f"http://{where}"
 
 
 def render_grafana(budget: Budget) -> dict[str, str]:

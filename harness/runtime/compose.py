@@ -12,6 +12,7 @@ network or volume of the project is left.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import resource
 import secrets
@@ -46,9 +47,11 @@ from harness.runtime.chrono import HARNESS_APP_ENV, read_env_file, switch_env
 from harness.runtime.placement import Placement
 from harness.runtime.ports import LOOPBACK, free_port
 from harness.runtime.variants import BASELINE, Changes, Variant, changes
+from harness.upstream.corpus import CorpusConfig
 
 LOG = logging.getLogger(__name__)
 BUNDLE_DIR = "bundle"
+UPSTREAM_ENV_PREFIX = "CHRONO_UPSTREAM_"  # python -m harness.upstream reads its options so
 PROJECT_PREFIX = "chrono-bench"
 # What the harness reaches from the host, published on loopback only.
 PUBLISHED = ("postgres", "redis_cache", "redis_broker", "prometheus")
@@ -75,6 +78,7 @@ class ComposeStack:
         *,
         placement: Placement | None = None,
         variant: Variant = BASELINE,
+        corpus: CorpusConfig | None = None,
         seed: Callable[[str], object] | None = None,
         images: Images = OFFLINE_IMAGES,
         search_backend: SearchBackend = OFFLINE_SEARCH_BACKEND,
@@ -91,6 +95,7 @@ class ComposeStack:
         # None: follow the variant's resource_limits switch
         self._resource_limits = resource_limits
         self._seed = seed
+        self.corpus = corpus or CorpusConfig()
         self.project = project or f"{PROJECT_PREFIX}-{secrets.token_hex(4)}"
         self.ports = {name: free_port() for name in ("api", *PUBLISHED)}
         self.bundle = run_dir / BUNDLE_DIR
@@ -149,6 +154,10 @@ class ComposeStack:
             project_name=self.project,
             build_context="",  # the images exist (chrono-bench images build)
             upstream=True,
+            upstream_environment={
+                f"{UPSTREAM_ENV_PREFIX}{name.upper()}": str(value)
+                for name, value in dataclasses.asdict(self.corpus).items()
+            },
             migrate=True,
             app_environment={**HARNESS_APP_ENV, **switch_env(variant)},
             published_ports={name: self.ports[name] for name in PUBLISHED},
