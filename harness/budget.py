@@ -9,7 +9,10 @@ the numbers. Each service's settings are derived by its module in harness.settin
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from typing import Any
 
 from harness.errors import UserError
@@ -118,8 +121,20 @@ class Budget:
         return json.dumps(self.to_dict(), indent=2) + "\n"
 
 
-def allocate(host: HostSpec, profile: str | None = None) -> Budget:
-    """The budget of `host` under `profile` (the host's own profile when None)."""
+def allocate(
+    host: HostSpec,
+    profile: str | None = None,
+    *,
+    services: Collection[str] | None = None,
+    external_clients: Mapping[str, int] | None = None,
+) -> Budget:
+    """The budget of `host` under `profile` (the host's own profile when None).
+
+    `services` are the services the host holds (default: the whole stack); they share the
+    host as the whole stack shares the reference host (see `_concentration`). A host with
+    PostgreSQL also serves `external_clients`, the pools of other hosts (harness.topology).
+    """
+    placed = _placed(host, services)
     profile_name = profile if profile is not None else host.profile
     if profile_name not in PROFILES:
         raise UserError(
@@ -127,24 +142,33 @@ def allocate(host: HostSpec, profile: str | None = None) -> Budget:
             f"(profiles: {', '.join(PROFILES)})"
         )
     chosen = PROFILES[profile_name]
-    shares = _shares(host, chosen)
+    shares = _shares(host, chosen, placed)
     headroom_mb = os_headroom_mb(host.memory_mb)
     _check_fit(host, shares, headroom_mb)
 
-    services = _with_settings(shares, chosen)
-    connections = _connections(services)
+    allocations = _with_settings(shares, chosen)
+    if "postgres" not in allocations:
+        # The pools this host opens on another host's PostgreSQL: no server to size here.
+        demand = Connections(pool_clients(allocations), reserved=0, max_connections=0, ceiling=0)
+        return Budget(host, profile_name, headroom_mb, allocations, demand)
+    connections = _connections(allocations, external_clients or {})
     if connections.max_connections > connections.ceiling:
+        clients = ""
+        if external_clients:
+            clients = "; pools: " + ", ".join(
+                f"{name} {count}" for name, count in connections.clients.items()
+            )
         raise UserError(
             f"budget: PostgreSQL on host '{host.name}' needs max_connections "
             f"{connections.max_connections} ({connections.demand} for the clients' pools, "
-            f"{connections.reserved} reserved) but its {services['postgres'].memory_mb} MB "
-            f"safely hold {connections.ceiling}"
+            f"{connections.reserved} reserved) but its {allocations['postgres'].memory_mb} MB "
+            f"safely hold {connections.ceiling}{clients}"
         )
-    services["postgres"] = replace(
-        services["postgres"],
+    allocations["postgres"] = replace(
+        allocations["postgres"],
         settings=postgres.postgres_settings(
-            memory_mb=services["postgres"].memory_mb,
-            cpus=services["postgres"].cpus,
+            memory_mb=allocations["postgres"].memory_mb,
+            cpus=allocations["postgres"].cpus,
             max_connections=connections.max_connections,
         ),
     )
@@ -152,7 +176,7 @@ def allocate(host: HostSpec, profile: str | None = None) -> Budget:
         host=host,
         profile=profile_name,
         os_headroom_mb=headroom_mb,
-        services=services,
+        services=allocations,
         connections=connections,
     )
 
@@ -162,7 +186,48 @@ def os_headroom_mb(host_memory_mb: int) -> int:
     return max(OS_HEADROOM_MIN_MB, host_memory_mb // OS_HEADROOM_FRACTION_DIVISOR)
 
 
-def _shares(host: HostSpec, profile: Profile) -> dict[str, Share]:
+def _placed(host: HostSpec, services: Collection[str] | None) -> tuple[str, ...]:
+    """The host's services in catalog order; unknown names and stray overrides are errors."""
+    if services is None:
+        return SERVICES
+    unknown = sorted(set(services) - set(SERVICES))
+    if unknown:
+        raise UserError(f"budget: host '{host.name}' is given unknown service '{unknown[0]}'")
+    if not services:
+        raise UserError(f"budget: host '{host.name}' holds no service of the stack")
+    elsewhere = sorted(set(host.overrides) & set(SERVICES) - set(services))
+    if elsewhere:
+        raise UserError(
+            f"budget: host '{host.name}' sets service '{elsewhere[0]}', which its roles "
+            f"do not place there (it holds {', '.join(s for s in SERVICES if s in services)})"
+        )
+    return tuple(name for name in SERVICES if name in services)
+
+
+def _concentration(profile: Profile, placed: Collection[str]) -> tuple[Fraction, Fraction]:
+    """How much larger than the reference split the placed services' shares grow.
+
+    The whole stack takes the reference split of the reference host; a host holding only
+    some services gives them the same fraction of itself, in the split's proportions:
+    a dedicated database host gives PostgreSQL what the whole stack would get. 1 and 1
+    for the whole stack. (cpus, memory), from the limits of the scaled services.
+    """
+    scaled = [name for name in SCALED_SERVICES if name in placed]
+    if not scaled:
+        return Fraction(1), Fraction(1)
+    cpus_milli = {name: round(share.cpus * MILLI) for name, share in profile.reference.items()}
+    memory_mb = {name: share.memory_mb for name, share in profile.reference.items()}
+    return (
+        Fraction(sum(cpus_milli[name] for name in SCALED_SERVICES),
+                 sum(cpus_milli[name] for name in scaled)),
+        Fraction(sum(memory_mb[name] for name in SCALED_SERVICES),
+                 sum(memory_mb[name] for name in scaled)),
+    )  # fmt: skip
+
+
+def _shares(
+    host: HostSpec, profile: Profile, placed: tuple[str, ...] = SERVICES
+) -> dict[str, Share]:
     """Each service's limits and reservations on `host`, overrides applied and checked."""
     unknown = sorted(set(host.overrides) - set(SERVICES))
     if unknown:
@@ -174,11 +239,24 @@ def _shares(host: HostSpec, profile: Profile) -> dict[str, Share]:
     memory_mb = host.memory_mb
     if profile.memory_cap_mb is not None:
         memory_mb = min(memory_mb, profile.memory_cap_mb)
+    cpu_factor, memory_factor = _concentration(profile, placed)
 
     shares: dict[str, Share] = {}
-    for name in SERVICES:
+    for name in placed:
         if name in SCALED_SERVICES:
-            share = _scaled(profile.reference[name], profile.floors[name], host_milli, memory_mb)
+            share = _scaled(
+                profile.reference[name],
+                profile.floors[name],
+                host_milli * cpu_factor,
+                memory_mb * memory_factor,
+            )
+            if cpu_factor > 1:
+                # a cpu limit is a cap: no service can use more than the host has
+                share = replace(
+                    share,
+                    cpus=min(share.cpus, host.cpus),
+                    reservation_cpus=min(share.reservation_cpus, host.cpus),
+                )
         else:
             share = profile.fixed[name]
         override = host.overrides.get(name, {})
@@ -196,16 +274,18 @@ def _shares(host: HostSpec, profile: Profile) -> dict[str, Share]:
     return shares
 
 
-def _scaled(reference: Share, floor: Share, host_milli: int, memory_mb: int) -> Share:
+def _scaled(
+    reference: Share, floor: Share, host_milli: int | Fraction, memory_mb: int | Fraction
+) -> Share:
     """`reference` scaled from the reference host to this one, rounded down, floored."""
 
     def cpus(reference_cpus: float, floor_cpus: float) -> float:
-        milli = round(reference_cpus * MILLI) * host_milli // (REFERENCE_CPUS * MILLI)
+        milli = math.floor(round(reference_cpus * MILLI) * host_milli / (REFERENCE_CPUS * MILLI))
         milli = milli // CPU_STEP_MILLI * CPU_STEP_MILLI
         return max(milli / MILLI, floor_cpus)
 
     def memory(reference_mb: int, floor_mb: int) -> int:
-        scaled = reference_mb * memory_mb // REFERENCE_MEMORY_MB
+        scaled = math.floor(reference_mb * memory_mb / REFERENCE_MEMORY_MB)
         return max(scaled // MEMORY_STEP_MB * MEMORY_STEP_MB, floor_mb)
 
     return Share(
@@ -279,26 +359,33 @@ def _check_fit(host: HostSpec, shares: dict[str, Share], headroom_mb: int) -> No
 def _with_settings(shares: dict[str, Share], profile: Profile) -> dict[str, ServiceAllocation]:
     """Allocations with every service's derived settings but PostgreSQL's (it needs the
     connection budget, which needs the others')."""
-    derived: dict[str, dict[str, str]] = {
-        "api": api.api_settings(
+    derivations: dict[str, Any] = {
+        "api": lambda: api.api_settings(
             cpus=shares["api"].cpus,
             memory_mb=shares["api"].memory_mb,
             workers_per_cpu=profile.api_workers_per_cpu,
         ),
-        "worker": celery.celery_settings(
+        "worker": lambda: celery.celery_settings(
             cpus=shares["worker"].cpus,
             memory_mb=shares["worker"].memory_mb,
             processes_per_cpu=profile.celery_processes_per_cpu,
         ),
-        "redis_cache": redis.redis_cache_settings(memory_mb=shares["redis_cache"].memory_mb),
-        "redis_broker": redis.redis_broker_settings(memory_mb=shares["redis_broker"].memory_mb),
-        "meilisearch": meilisearch.meilisearch_settings(
+        "redis_cache": lambda: redis.redis_cache_settings(
+            memory_mb=shares["redis_cache"].memory_mb
+        ),
+        "redis_broker": lambda: redis.redis_broker_settings(
+            memory_mb=shares["redis_broker"].memory_mb
+        ),
+        "meilisearch": lambda: meilisearch.meilisearch_settings(
             cpus=shares["meilisearch"].cpus, memory_mb=shares["meilisearch"].memory_mb
         ),
-        "prometheus": prometheus.prometheus_settings(
+        "prometheus": lambda: prometheus.prometheus_settings(
             scrape_interval_s=profile.prometheus_scrape_interval_s,
             retention_days=profile.prometheus_retention_days,
         ),
+    }
+    derived: dict[str, dict[str, str]] = {
+        name: derive() for name, derive in derivations.items() if name in shares
     }
     return {
         name: ServiceAllocation(
@@ -313,14 +400,25 @@ def _with_settings(shares: dict[str, Share], profile: Profile) -> dict[str, Serv
     }
 
 
-def _connections(services: dict[str, ServiceAllocation]) -> Connections:
+def pool_clients(services: Mapping[str, ServiceAllocation]) -> dict[str, int]:
+    """The most connections the API's and the workers' pools (those present) may open."""
+    clients = {}
+    if "api" in services:
+        settings = services["api"].settings
+        clients["api"] = int(settings["workers"]) * int(settings["db_pool_max"])
+    if "worker" in services:
+        settings = services["worker"].settings
+        clients["worker"] = celery.connecting_processes(settings) * int(settings["db_pool_max"])
+    return clients
+
+
+def _connections(
+    services: dict[str, ServiceAllocation], external_clients: Mapping[str, int]
+) -> Connections:
     """max_connections = every client's pool maximum, summed, plus reserved connections."""
-    api_settings = services["api"].settings
-    worker_settings = services["worker"].settings
     clients = {
-        "api": int(api_settings["workers"]) * int(api_settings["db_pool_max"]),
-        "worker": celery.connecting_processes(worker_settings)
-        * int(worker_settings["db_pool_max"]),
+        **pool_clients(services),
+        **external_clients,
         "postgres_exporter": EXPORTER_CONNECTIONS,
         "harness": HARNESS_CONNECTIONS,
     }

@@ -60,11 +60,12 @@ def budget_command(
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
     """Derive a host's resource budget: each service's allocation and settings."""
-    from harness.budget import allocate
     from harness.budget_table import allocation_table
-    from harness.inventory import get_host, load_inventory
+    from harness.inventory import load_inventory
+    from harness.topology import host_budget
 
-    budget = allocate(get_host(load_inventory(inventory), host), profile)
+    # with roles in the inventory (db, app, worker), the host's own services only
+    budget = host_budget(load_inventory(inventory), host, profile)
     if output is OutputFormat.json:
         sys.stdout.write(budget.to_json())
     else:
@@ -88,11 +89,12 @@ def render_command(
     api_port: int = typer.Option(8000, help="port the API is published on"),
 ) -> None:
     """Render a host's bundle: compose.yml, service configs, app.env and .env (secrets)."""
-    from harness.budget import allocate
     from harness.inventory import get_host, load_inventory
-    from harness.render import RenderOptions, render_bundle
+    from harness.render import RenderOptions
+    from harness.topology import plan_topology, render_host
 
-    budget = allocate(get_host(load_inventory(inventory), host), profile)
+    hosts = load_inventory(inventory)
+    name = get_host(hosts, host).name
     options = RenderOptions(
         resource_limits=resource_limits,
         pg_tuning=pg_tuning,
@@ -100,8 +102,10 @@ def render_command(
         api_bind=api_bind,
         api_port=api_port,
     )
-    bundle = render_bundle(budget, out, options=options)
-    console.print(f"bundle for host '{budget.host.name}' written to {bundle}")
+    # with roles, the hosts of one stack share its secrets: kept beside the bundle
+    secrets_dir = out.parent / ".chrono-stack-secrets"
+    bundle = render_host(plan_topology(hosts, profile), name, out, options, secrets_dir=secrets_dir)
+    console.print(f"bundle for host '{name}' written to {bundle}")
 
 
 class SeedScale(StrEnum):

@@ -39,6 +39,8 @@ class HostSpec:
     profile: str = DEFAULT_PROFILE
     groups: tuple[str, ...] = ()
     overrides: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # all of the host's data, group data merged in (addresses, SSH settings, ...)
+    data: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,7 @@ def _host_spec(name: str, data: Mapping[str, Any], groups: list[str]) -> HostSpe
         profile=profile,
         groups=tuple(groups),
         overrides=_overrides(name, data.get("services", {})),
+        data=dict(data),
     )
 
 

@@ -42,12 +42,12 @@ def ensure_env_file(bundle_dir: Path) -> dict[str, str]:
     values.update({key: value for key, value in existing.items() if key not in values})
     text = HEADER + "".join(f"{key}={value}\n" for key, value in values.items())
     if not path.exists() or path.read_text() != text:
-        _write_private(path, text)
+        write_private(path, text)
     os.chmod(path, ENV_FILE_MODE)
     return values
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
     """Write `text` so that the file is never readable by others, not even briefly."""
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, ENV_FILE_MODE)
