@@ -30,6 +30,7 @@ from harness.environment import git_info, host_info, package_versions
 from harness.errors import UserError
 from harness.inventory import get_host, load_inventory
 from harness.loadgen import measure_ceiling
+from harness.loadhosts import describe_load, load_placement
 from harness.plan import build_plan, measured_by, window_count
 from harness.progress import Eta, RunProgress
 from harness.results import Mode, Results
@@ -61,6 +62,10 @@ class RunOptions:
     pin: bool = True
     reports_dir: Path = Path("reports")
     inventory: Path = Path("inventory.py")
+    # locust as a master with this many workers (0: one process; harness/distributed.py)
+    load_workers: int = 0
+    # inventory hosts or groups that run the workers (harness/loadhosts.py)
+    load_hosts: str = ""
 
 
 def new_run_id() -> str:
@@ -82,9 +87,11 @@ def stack_directory() -> Path:
     return path
 
 
-def loadgen_ratio(results: Results) -> float | None:
-    """The locust ceiling over the highest throughput the API reached in this run."""
-    ceiling = results["environment"]["loadgen_max_rps"].get("locust_workers_1")
+def loadgen_ratio(results: Results, workers: int = 1) -> float | None:
+    """The locust ceiling (with the run's workers, where measured) over the highest
+    throughput the API reached in this run."""
+    ceilings = results["environment"]["loadgen_max_rps"]
+    ceiling = ceilings.get(f"locust_workers_{max(workers, 1)}", ceilings.get("locust_workers_1"))
     api = [s["value"] for s in results["samples"] if s["metric"] == "api_rps" and s["valid"]]
     if not ceiling or not api or max(api) <= 0:
         return None
@@ -116,6 +123,7 @@ def header(
             "versions": package_versions(),
             "loadgen_max_rps": {},
             "placement": placement.describe(),  # type: ignore[typeddict-unknown-key]
+            "load_generator": describe_load(placement),
         },
         "samples": [],
         "verification": [],
@@ -123,12 +131,12 @@ def header(
     }
 
 
-def close_log(log: ResultsLog) -> None:
+def close_log(log: ResultsLog, workers: int = 0) -> None:
     """Summary and load generator ratio, also for an interrupted run's partial data."""
     results = log.results
     if results["finished_at"] is None:
         results["summary"] = summarize(results["samples"], results["verification"])
-    ratio = loadgen_ratio(results)
+    ratio = loadgen_ratio(results, workers)
     environment = results["environment"]
     environment["loadgen_ratio"] = ratio  # type: ignore[typeddict-unknown-key]
     if ratio is not None and ratio < MIN_LOADGEN_RATIO:
@@ -169,8 +177,16 @@ class BenchmarkSession:
         self.modes = [parse_mode(mode) for mode in options.modes]
         self.runs: list[list[Comparison]] = [comparisons(mode, measurable) for mode in self.modes]
         self.plan = build_plan(self.runs, self.repeats, self.scenarios)
-        self.budget = allocate(get_host(load_inventory(options.inventory), LOCAL_HOST))
-        self.placement = plan_placement(options.pin)
+        inventory = load_inventory(options.inventory)
+        self.budget = allocate(get_host(inventory, LOCAL_HOST))
+        self.placement = load_placement(
+            plan_placement(options.pin), inventory, options.load_workers, options.load_hosts
+        )
+        if self.placement.load_hosts:
+            raise UserError(
+                "--load-hosts: the local runtime's API listens on loopback, which other hosts "
+                "cannot reach; run the workers here with --load-workers N"
+            )
 
     def execute(self) -> list[Path]:
         """Measure; returns each run's folder (in the order of the modes)."""
@@ -192,7 +208,7 @@ class BenchmarkSession:
                 self._measure(logs, stack_dir)
         finally:
             for log in logs:
-                close_log(log)
+                close_log(log, self.placement.load_workers)
             shutil.rmtree(stack_dir, ignore_errors=True)
         return [log.path.parent for log in logs]
 

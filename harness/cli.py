@@ -201,6 +201,12 @@ def run_command(
     ),
     reports_dir: Path = typer.Option(Path("reports"), "--reports-dir"),
     inventory: Path = INVENTORY_OPTION,
+    load_workers: int = typer.Option(
+        0, "--load-workers", help="locust as a master with N workers (0: one locust process)"
+    ),
+    load_hosts: str = typer.Option(
+        "", "--load-hosts", help="inventory hosts or groups (e.g. loadgen) that run the workers"
+    ),
 ) -> None:
     """Measure optimizations before and after; results in reports/<run-id>/results.json."""
     from harness.bench import RunOptions, run_benchmarks
@@ -210,6 +216,7 @@ def run_command(
     options = RunOptions(
         optimizations=optimizations, modes=(mode,), repeats=repeats, profile=profile,
         runtime=runtime, pin=pin, reports_dir=reports_dir, inventory=inventory,
+        load_workers=load_workers, load_hosts=load_hosts,
     )  # fmt: skip
     [run_dir] = run_benchmarks(options, console)
     console.print(summary_table(run_dir))

@@ -102,9 +102,8 @@ class ApiScenario:
         # The closing scrape must land before anything restarts the API.
         scraped_until = prometheus.scrape_after(result.finished_at)
         readings.update(result.loadgen)
-        invalid = None
-        if not result.valid:
-            invalid = f"load generator CPU {result.loadgen['loadgen.cpu_mean_pct']:.0f}% > 90%"
+        # the load generator saturated, or lost locust workers: the load fell short
+        invalid = result.invalid_reason
         return WindowRecord(
             self.name,
             result.started_at,

@@ -78,9 +78,8 @@ class ConcurrencyScenario:
         )
         result = run_locust(spec, out_dir, self.name, target.placement)
         written = json.loads(samples_file.read_text()) if samples_file.exists() else {}
-        invalid = None
-        if not result.valid:
-            invalid = f"load generator CPU {result.loadgen['loadgen.cpu_mean_pct']:.0f}% > 90%"
+        # the load generator saturated, or lost locust workers: the load fell short
+        invalid = result.invalid_reason
         return WindowRecord(
             self.name,
             result.started_at,

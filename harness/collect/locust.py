@@ -3,19 +3,30 @@
 Locust keeps response times in buckets (whole milliseconds, rounded to two significant
 figures above 100 ms) and writes the bucket counts to its JSON stats file; percentiles are
 computed here from those counts rather than by importing locust, whose gevent patching
-must stay out of the harness process.
+must stay out of the harness process. In distributed runs the master merges its workers'
+stats into that file itself; its log says which workers it lost during the run.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
 
 AGGREGATE = "Aggregated"
+# What a locust master (2.x) logs, at INFO, about its workers (locust/runners.py).
+WORKER_READY = re.compile(
+    r"^.*?(\S+) \(index \d+\) reported as ready\. (\d+) workers connected", re.M
+)
+WORKER_MISSING = re.compile(r"Worker (\S+) failed to send heartbeat, setting state to missing")
+WORKER_QUIT = re.compile(r"Worker '([^']+)' \(index \d+\) quit\.")
+# The end of the run: from here on workers quit because the master told them to.
+END_OF_RUN = re.compile(r"--run-time limit reached|Shutting down \(exit code")
+WORKER_CPU = re.compile(r"Worker (\S+) \(index \d+\) exceeded cpu threshold")
 
 
 @dataclass(frozen=True)
@@ -105,3 +116,27 @@ def read_stats(path: Path) -> dict[str, EndpointStats]:
     stats = {entry["name"]: _entry_stats(entry["name"], entry) for entry in entries}
     stats[AGGREGATE] = _entry_stats(AGGREGATE, _merge(entries))
     return stats
+
+
+@dataclass(frozen=True)
+class MasterLog:
+    """What a locust master said about its workers over one run."""
+
+    # the most workers connected at once
+    connected: int = 0
+    # workers that went missing (no heartbeat) or quit on their own before the run's end
+    lost: tuple[str, ...] = ()
+    # workers whose CPU passed locust's 90 % mark at some heartbeat
+    saturated: tuple[str, ...] = field(default_factory=tuple)
+
+
+def read_master_log(path: Path) -> MasterLog:
+    """The workers a locust master saw connect, lose and saturate, from its log."""
+    text = path.read_text(errors="replace") if path.exists() else ""
+    connected = max((int(match.group(2)) for match in WORKER_READY.finditer(text)), default=0)
+    end = END_OF_RUN.search(text)
+    during = text if end is None else text[: end.start()]
+    lost = [match.group(1) for pattern in (WORKER_MISSING, WORKER_QUIT)
+            for match in pattern.finditer(during)]  # fmt: skip
+    saturated = [match.group(1) for match in WORKER_CPU.finditer(text)]
+    return MasterLog(connected, tuple(dict.fromkeys(lost)), tuple(dict.fromkeys(saturated)))

@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from harness.runtime.process import require_binary
+
+if TYPE_CHECKING:
+    from harness.loadhosts import LoadHost
 
 Role = Literal["sut", "loadgen"]
 LOADGEN_CORES = 1
@@ -24,6 +27,10 @@ class Placement:
 
     sut_cpus: tuple[int, ...] = ()
     loadgen_cpus: tuple[int, ...] = ()
+    # locust workers under one master (0: one standalone locust process), on this
+    # machine's load generator cores or, round robin, on these load hosts
+    load_workers: int = 0
+    load_hosts: tuple[LoadHost, ...] = ()
 
     @property
     def pinned(self) -> bool:
@@ -39,11 +46,15 @@ class Placement:
 
     def describe(self) -> dict[str, object]:
         """The placement as recorded in results.json's environment."""
-        return {
+        described: dict[str, object] = {
             "pinned": self.pinned,
             "sut_cpus": list(self.sut_cpus),
             "loadgen_cpus": list(self.loadgen_cpus),
         }
+        if self.load_workers:
+            described["load_workers"] = self.load_workers
+            described["load_hosts"] = [host.describe() for host in self.load_hosts]
+        return described
 
 
 def plan_placement(pin: bool, usable: Sequence[int] | None = None) -> Placement:

@@ -1,0 +1,105 @@
+"""Choosing load hosts from the inventory, spreading workers over them, and how a run
+records its load generator (tables of cases)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.errors import UserError
+from harness.inventory import load_inventory
+from harness.loadhosts import (
+    describe_load,
+    load_placement,
+    placement_summary,
+    select_load_hosts,
+    ssh_command,
+    worker_slots,
+)
+from harness.runtime.placement import Placement
+
+INVENTORY = """
+local = [("@local", {"cpus": 2, "memory_mb": 4096})]
+loadgen = [
+    ("lg1", {"cpus": 2, "memory_mb": 2048, "ssh_hostname": "10.9.0.5", "ssh_port": 2222,
+             "ssh_user": "root", "ssh_key": "/k/id", "ssh_known_hosts_file": "/k/known"}),
+    ("lg2", {"cpus": 1, "memory_mb": 2048, "ssh_hostname": "10.9.0.6"}),
+]
+"""
+CHRONO_BENCH = str(Path(sys.executable).parent / "chrono-bench")
+
+SELECTIONS = [
+    # selection, workers asked, hosts chosen, workers per host
+    ("loadgen", 0, ["lg1", "lg2"], {"lg1": 2, "lg2": 1}),
+    ("lg2", 0, ["lg2"], {"lg2": 1}),
+    ("lg1,lg2", 4, ["lg1", "lg2"], {"lg1": 2, "lg2": 2}),
+    ("lg2, lg1, loadgen", 3, ["lg2", "lg1"], {"lg2": 2, "lg1": 1}),
+    ("", 2, [], {"local": 2}),
+]
+
+
+@pytest.mark.parametrize(("selection", "workers", "hosts", "spread"), SELECTIONS)
+def test_selection_and_spread(
+    selection: str, workers: int, hosts: list[str], spread: dict[str, int], tmp_path: Path
+) -> None:
+    (tmp_path / "inventory.py").write_text(INVENTORY)
+    placement = load_placement(
+        Placement(), load_inventory(tmp_path / "inventory.py"), workers, selection
+    )
+    assert [host.name for host in placement.load_hosts] == hosts
+    slots = worker_slots(placement.load_workers, placement.load_hosts)
+    assert placement_summary(slots) == spread
+    described = describe_load(placement)
+    assert described["mode"] == "distributed" and described["hosts"] == spread
+
+
+def test_one_process_is_recorded_as_such() -> None:
+    assert describe_load(Placement()) == {"mode": "single", "workers": 0, "hosts": {"local": 1}}
+
+
+@pytest.mark.parametrize(
+    ("selection", "message"),
+    [
+        ("nosuch", "no host or group 'nosuch'"),
+        ("@local", "'@local' is this machine: use --load-workers for it"),
+        (",", "no host given"),
+    ],
+)
+def test_bad_selection(selection: str, message: str, tmp_path: Path) -> None:
+    (tmp_path / "inventory.py").write_text(INVENTORY)
+    with pytest.raises(UserError, match=message):
+        select_load_hosts(load_inventory(tmp_path / "inventory.py"), selection)
+
+
+def test_ssh_command_uses_the_hosts_connection_data(tmp_path: Path) -> None:
+    (tmp_path / "inventory.py").write_text(INVENTORY)
+    [lg1] = select_load_hosts(load_inventory(tmp_path / "inventory.py"), "lg1")
+    command = ssh_command(lg1, ["python", "-m", "locust", "--worker"], {"A": "b c"})
+    assert command[:4] == ["ssh", "-tt", "-p", "2222"]
+    assert "root@10.9.0.5" in command
+    assert "UserKnownHostsFile=/k/known" in command and "/k/id" in command
+    assert command[-1].endswith("exec env 'A=b c' python -m locust --worker")
+
+
+@pytest.mark.parametrize(
+    ("args", "stderr"),
+    [
+        (["--load-workers", "-1"],
+         "chrono-bench: --load-workers must be 0 (one locust process) or more, not -1"),
+        (["--load-hosts", "loadgen"],
+         "chrono-bench: --load-hosts: the local runtime's API listens on loopback, which other "
+         "hosts cannot reach; run the workers here with --load-workers N"),
+    ],
+)  # fmt: skip
+def test_run_flags_errors_are_one_line(args: list[str], stderr: str, tmp_path: Path) -> None:
+    (tmp_path / "inventory.py").write_text(INVENTORY)
+    done = subprocess.run(
+        [CHRONO_BENCH, "run", *args, "--inventory", str(tmp_path / "inventory.py"),
+         "--reports-dir", str(tmp_path / "reports")],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [stderr]
