@@ -19,8 +19,7 @@ import secrets
 import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import docker
 import docker.errors
@@ -46,6 +45,7 @@ from harness.render import (
 from harness.runtime.chrono import HARNESS_APP_ENV, read_env_file, switch_env
 from harness.runtime.placement import Placement
 from harness.runtime.ports import LOOPBACK, free_port
+from harness.runtime.process import Startable
 from harness.runtime.variants import BASELINE, Changes, Variant, changes
 from harness.upstream.corpus import CorpusConfig
 
@@ -64,7 +64,7 @@ NS_PER_S = 1e9
 HTTP_TIMEOUT_S = 5.0
 
 
-class ComposeStack:
+class ComposeStack(Startable):
     """The stack of one compose project; `with ComposeStack(...) as stack:` downs it on exit."""
 
     runtime = "compose"
@@ -317,18 +317,6 @@ class ComposeStack:
 
     def _secrets(self) -> Mapping[str, str]:
         return read_env_file(self.bundle / ".env")
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def changed_services(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:

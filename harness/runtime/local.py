@@ -14,8 +14,6 @@ import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 import psutil
 
@@ -27,6 +25,7 @@ from harness.runtime.chrono import read_env_file
 from harness.runtime.placement import Placement
 from harness.runtime.ports import LOOPBACK, free_port
 from harness.runtime.postgres import APP_DATABASE, APP_ROLE, PostgresServer
+from harness.runtime.process import Startable
 from harness.runtime.redis import RedisServer
 from harness.runtime.service import Service
 from harness.runtime.signals import signals_deferred
@@ -73,7 +72,7 @@ def _quietly(action: Callable[[], None]) -> None:
         LOG.exception("while stopping the stack")
 
 
-class LocalStack:
+class LocalStack(Startable):
     """The stack in `run_dir`; `with LocalStack(...) as stack:` stops it on every exit."""
 
     runtime = "local"
@@ -323,15 +322,3 @@ class LocalStack:
         path.touch(mode=0o600)
         path.chmod(0o600)
         path.write_text("".join(f"{key}={value}\n" for key, value in lines.items()))
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, Any
 
 from harness.errors import UserError
 from harness.runtime.placement import Placement
 from harness.runtime.ports import LOOPBACK, free_port
-from harness.runtime.process import CheckedTCPExecutor, require_binary
+from harness.runtime.process import CheckedTCPExecutor, Startable, require_binary
 
 TRIVIAL_PATH = "/ok"
 CONFIG = """\
@@ -34,7 +33,7 @@ http {{
 """
 
 
-class NginxServer:
+class NginxServer(Startable):
     """One nginx master and worker answering `GET /ok` with a constant body."""
 
     def __init__(self, base_dir: Path, placement: Placement | None = None) -> None:
@@ -74,15 +73,3 @@ class NginxServer:
         if self._log is not None:
             self._log.close()
             self._log = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -13,10 +13,9 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, Any
 
 import psycopg
 from psycopg import sql
@@ -25,6 +24,7 @@ from harness.errors import UserError
 from harness.runtime.ports import LOOPBACK, free_port
 from harness.runtime.process import (
     CheckedTCPExecutor,
+    Startable,
     as_user,
     ensure_traversable,
     service_user,
@@ -41,6 +41,7 @@ HARNESS_SETTINGS = {
     "pg_stat_statements.track": "top",
 }
 INCLUDE_FILE = "chrono.conf"
+HBA_FILE = "chrono_hba.conf"
 
 
 def postgres_bindir() -> Path:
@@ -54,7 +55,7 @@ def postgres_bindir() -> Path:
     return Path(found).resolve().parent
 
 
-class PostgresServer:
+class PostgresServer(Startable):
     """One cluster in `base_dir`: initialised on first start, reconfigurable, restartable."""
 
     def __init__(
@@ -64,8 +65,14 @@ class PostgresServer:
         password: str,
         port: int | None = None,
         settings: Mapping[str, str] | None = None,
+        listen: Sequence[str] = (LOOPBACK,),
+        hba_networks: Sequence[str] = (),
     ) -> None:
+        """`listen` and `hba_networks` (CIDRs allowed to log in with a password) open the
+        server to other hosts: a database host of a multi-host inventory."""
         self.base_dir = base_dir
+        self.listen = tuple(listen)
+        self.hba_networks = tuple(hba_networks)
         self.data_dir = base_dir / "data"
         self.socket_dir = base_dir / "socket"
         self.password = password
@@ -138,18 +145,6 @@ class PostgresServer:
         self.stop()
         self.start()
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def _chown(self, path: Path) -> None:
         if self.user is not None:
             shutil.chown(path, self.user, self.user)
@@ -193,10 +188,22 @@ class PostgresServer:
 
     def _write_settings(self) -> None:
         merged = {**self.settings, **HARNESS_SETTINGS}
+        merged["listen_addresses"] = "'" + ",".join(self.listen) + "'"
+        if self.hba_networks:
+            merged["hba_file"] = f"'{self._write_hba()}'"
         lines = [f"{name} = {value}" for name, value in sorted(merged.items())]
         include = self.data_dir / INCLUDE_FILE
         include.write_text("# written by chrono-bench at each start\n" + "\n".join(lines) + "\n")
         self._chown(include)
+
+    def _write_hba(self) -> Path:
+        """initdb's rules (peer locally, passwords on loopback) and the given networks."""
+        lines = ["local all all peer", "host all all 127.0.0.1/32 scram-sha-256"]
+        lines += [f"host all all {network} scram-sha-256" for network in self.hba_networks]
+        path = self.data_dir / HBA_FILE
+        path.write_text("# written by chrono-bench at each start\n" + "\n".join(lines) + "\n")
+        self._chown(path)
+        return path
 
     def _accepts(self) -> bool:
         try:

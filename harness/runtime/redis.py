@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, Any
 
 import redis
 
 from harness.errors import UserError
 from harness.runtime.ports import LOOPBACK, free_port
-from harness.runtime.process import CheckedTCPExecutor, require_binary
+from harness.runtime.process import CheckedTCPExecutor, Startable, require_binary
 
 
-class RedisServer:
+class RedisServer(Startable):
     """One redis-server: the bundle's config file (or none), overridden for this host.
 
     Command-line options come after the config file and win, so the same rendered
@@ -28,8 +28,11 @@ class RedisServer:
         config_file: Path | None = None,
         port: int | None = None,
         name: str = "redis",
+        bind: Sequence[str] = (LOOPBACK,),
     ) -> None:
         self.base_dir = base_dir
+        # more addresses than loopback: a Redis other hosts of an inventory reach
+        self.bind = tuple(bind)
         self.password = password
         self.config_file = config_file
         self.port = port or free_port()
@@ -52,7 +55,7 @@ class RedisServer:
         if self.config_file is not None:
             command.append(str(self.config_file))
         command += [
-            "--bind", LOOPBACK,
+            "--bind", *self.bind,
             "--port", str(self.port),
             "--dir", str(self.base_dir),
             "--requirepass", self.password,
@@ -85,15 +88,3 @@ class RedisServer:
             return bool(self.client().ping())
         except redis.RedisError:
             return False
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
