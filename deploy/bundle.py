@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import files
 
 from deploy.settings import DeploySettings
-from harness.budget import allocate
 from harness.images import OFFLINE_IMAGES, OFFLINE_SEARCH_BACKEND
-from harness.inventory import get_host, load_inventory
-from harness.render import Images, RenderOptions, render_bundle
+from harness.inventory import load_inventory
+from harness.render import Images, RenderOptions
+from harness.topology import plan_topology, render_host
 
 SECRETS_FILE = ".env"
 SECRETS_MODE = "600"
 BUNDLE_DIR_MODE = "750"
+# the secrets the hosts of one multi-host stack share, on the controller
+STACK_SECRETS_DIR = "stack-secrets"
 
 
 def render_options(settings: DeploySettings) -> RenderOptions:
@@ -39,9 +43,14 @@ def render_options(settings: DeploySettings) -> RenderOptions:
 def bundle() -> list[OperationMeta]:
     """Render and upload; returns the operations whose change means the stack must update."""
     settings = DeploySettings.from_data(host.data)
-    spec = get_host(load_inventory(settings.chrono_inventory), host.name)
-    local = render_bundle(
-        allocate(spec), settings.local_bundle_dir(host.name), options=render_options(settings)
+    # with roles in the inventory (db, app, worker), this host's services only
+    topology = plan_topology(load_inventory(settings.chrono_inventory))
+    local = render_host(
+        topology,
+        host.name,
+        settings.local_bundle_dir(host.name),
+        render_options(settings),
+        secrets_dir=Path(settings.controller_dir) / STACK_SECRETS_DIR,
     )
     files.directory(
         name="Keep the bundle directory private to root",

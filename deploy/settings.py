@@ -27,6 +27,12 @@ class DeploySettings:
     chrono_inventory: str = "inventory.py"
     # where this machine (the controller) renders bundles and keeps image archives
     controller_dir: str = ".run/deploy"
+    # "compose", or "processes": the project's own code runs the bundle's services
+    # (deploy/processes.py), for hosts without a container engine of their own
+    runtime: str = "compose"
+    # the project on the host, and its Python (runtime "processes" and load hosts)
+    chrono_checkout: str = "/opt/chrono-bench/src"
+    chrono_python: str = "python3"
 
     @classmethod
     def from_data(cls, data: Any) -> DeploySettings:

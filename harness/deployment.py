@@ -7,17 +7,22 @@ inventory file on as host data for it.
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.inventory import load_inventory
+from harness.inventory import HostSpec, load_inventory
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEPLOY_FILE = REPO_ROOT / "deploy" / "main.py"
 LOCAL_HOST = "@local"
+# A host whose SSH port does not answer within this long is unreachable.
+CONNECT_TIMEOUT_S = 5.0
+SSH_PORT = 22
 
 
 def pyinfra_command(inventory: Path, *, dry: bool, limit: Sequence[str] = ()) -> list[str]:
@@ -36,10 +41,12 @@ def run_deploy(
     inventory: Path, *, dry: bool = False, limit: Sequence[str] = (), capture: bool = False
 ) -> subprocess.CompletedProcess[str]:
     """Run the deploy; pyinfra's output goes to the terminal unless `capture`."""
-    names = load_inventory(inventory).names  # the inventory's own errors, as sentences
+    hosts = load_inventory(inventory)  # the inventory's own errors, as sentences
+    names = hosts.names
     unknown = [host for host in limit if host not in names]
     if unknown:
         raise UserError(f"deploy: no host '{unknown[0]}' in '{inventory}' ({', '.join(names)})")
+    check_reachable([spec for spec in hosts.hosts if not limit or spec.name in limit])
     if LOCAL_HOST in (limit or names):
         from harness.dockerd import compose_command
 
@@ -57,3 +64,32 @@ def run_deploy(
             where = " / ".join((done.stdout + done.stderr).strip().splitlines()[-3:])
         raise UserError(f"deploy: pyinfra failed (exit {done.returncode}): {where}")
     return done
+
+
+def check_reachable(hosts: Sequence[HostSpec]) -> None:
+    """Every SSH host's port answers, or one line naming the first that does not.
+
+    Checked before pyinfra starts, all at once: pyinfra would report a host it cannot
+    connect to among the results of the others, and deploy to them regardless.
+    """
+    remote = [spec for spec in hosts if not spec.name.startswith("@")]
+    if not remote:
+        return
+    with ThreadPoolExecutor(max_workers=len(remote)) as pool:
+        problems = list(pool.map(_unreachable, remote))
+    for spec, problem in zip(remote, problems, strict=True):
+        if problem is not None:
+            raise UserError(f"deploy: host '{spec.name}' is unreachable: {problem}")
+
+
+def _unreachable(spec: HostSpec) -> str | None:
+    """Why `spec`'s SSH port does not answer, or None when it does."""
+    address = str(spec.data.get("ssh_hostname") or spec.name)
+    port = int(spec.data.get("ssh_port") or SSH_PORT)
+    try:
+        with socket.create_connection((address, port), timeout=CONNECT_TIMEOUT_S):
+            return None
+    except TimeoutError:
+        return f"no answer from {address}:{port} within {CONNECT_TIMEOUT_S:g} s"
+    except OSError as error:
+        return f"{address}:{port}: {error.strerror or error}"
