@@ -102,7 +102,9 @@ def bring_down(path: Path = STATE_FILE, timeout_s: float = DOWN_TIMEOUT_S) -> Up
         time.sleep(POLL_INTERVAL_S)
     orphans = leftovers(state.pid, Path(state.run_dir))
     for process in orphans:
-        process.kill()
+        # One may end on its own between the search and the kill.
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
     psutil.wait_procs(orphans, timeout=10)
     path.unlink(missing_ok=True)
     return state

@@ -2,7 +2,9 @@
 
 Python ends on SIGTERM without unwinding, which would leave every service of a stack
 running. Inside `exit_on_signals()` those signals raise SystemExit instead, so the
-`with` blocks that own processes stop them; Ctrl-C already raises KeyboardInterrupt.
+`with` blocks that own processes stop them; Ctrl-C raises KeyboardInterrupt, also when
+the harness inherited SIGINT ignored (a shell starts background jobs that way, and Python
+then keeps it ignored): a stack must stop on `kill -INT` wherever it was started.
 `signals_deferred()` holds such signals back while a stack is being stopped.
 """
 
@@ -25,6 +27,7 @@ def _exit(signum: int, frame: FrameType | None) -> None:
 @contextmanager
 def exit_on_signals() -> Iterator[None]:
     previous = {sig: signal.signal(sig, _exit) for sig in HANDLED}
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:

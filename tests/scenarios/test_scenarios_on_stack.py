@@ -70,7 +70,20 @@ def test_stats_aggregate_end_to_end(seeded_stack: LocalStack, tmp_path: Path) ->
     assert p95["after_median"] < p95["before_median"]
     assert p95["ci95"] is not None and p95["ci95"][1] < 1.0
     # Locust ran in processes of its own, all gone by now.
-    assert not [p for p in psutil.Process().children(recursive=True) if "locust" in p.cmdline()]
+    assert not [p for p in _running_children() if "locust" in p.cmdline()]
+
+
+def _running_children() -> list[psutil.Process]:
+    """Our live descendants (a zombie has ended: it runs nothing and has no command line)."""
+    running = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                child.cmdline()
+                running.append(child)
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+    return running
 
 
 @pytest.mark.parametrize("scenario_class", [ConcurrencyScenario, ScrapeScenario, WebsocketScenario])
