@@ -338,6 +338,12 @@ def window_file(run_dir: Path, kind: str, optimization: str, variant: str, repea
     return run_dir / kind / f"{optimization}-{variant}-{repeat}.json"
 
 
+def dump_window_file(path: Path, data: LatencyFile | TimeseriesFile) -> None:
+    """Write a window's side file (see `window_file`), creating its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, allow_nan=False) + "\n", encoding="utf-8")
+
+
 def load_latencies(path: Path) -> LatencyFile:
     try:
         return _LATENCY_ADAPTER.validate_python(_read_json(path))

@@ -20,10 +20,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from harness.collect.series import has_prometheus, window_peaks, window_series
 from harness.compare import summarize
 from harness.plan import Destination, WindowSet
 from harness.progress import Clock, RunProgress
-from harness.results import METRICS, Results, Sample, Verification, dump_results
+from harness.results import (
+    LATENCIES_DIR,
+    METRICS,
+    TIMESERIES_DIR,
+    LatencyFile,
+    Results,
+    Sample,
+    TimeseriesFile,
+    Verification,
+    dump_results,
+    dump_window_file,
+    window_file,
+)
 from harness.runtime.stack import Target
 from harness.runtime.variants import Comparison, Variant
 from harness.verify import Answer, HttpVerifier, compare_answers
@@ -147,6 +160,8 @@ class Runner:
         self._comparisons: dict[tuple[int, str], Comparison] = {}
         self._verdicts: dict[tuple[int, str], bool] = {}
         self._pending: dict[tuple[int, str], list[Sample]] = defaultdict(list)
+        # Stand-in targets (tests) have no Prometheus to ask for window series and peaks.
+        self._prometheus = has_prometheus(target.prometheus_url)
 
     def run(
         self,
@@ -202,9 +217,14 @@ class Runner:
             scenario = self.scenarios[name]
             window_dir = self._dir(f"round-{window_set.repeat}", _variant_dir(window_set.variant))
             record = scenario.run(self.target, self.profile, window_dir)
+            if self._prometheus:
+                peaks = window_peaks(self.target.prometheus_url, *_span([record]))
+                LOG.info("%s window peaks: %s", name, peaks)
+                record.readings.update(peaks)
             measured.append((record, scenario.collect(self.target, record)))
             if self.progress is not None:
                 self.progress.window_done()
+        self._write_window_files(logs, window_set, measured)
         for destination in window_set.destinations:
             key = (destination.run, destination.optimization)
             samples = to_samples(destination, window_set.repeat, measured)
@@ -213,6 +233,30 @@ class Runner:
                 self._pending[key].extend(samples)
             elif verdict:
                 logs[destination.run].add_samples(samples)
+
+    def _write_window_files(
+        self, logs: Sequence[ResultsLog], window_set: WindowSet, measured: Measured
+    ) -> None:
+        """Each destination's side files: the window set's Prometheus series, and the
+        per-request latencies of its scenario that recorded them."""
+        if not measured:
+            return
+        series: TimeseriesFile = {"series": []}
+        if self._prometheus:
+            span = _span([record for record, _ in measured])
+            series = window_series(self.target.prometheus_url, *span)
+        for d in window_set.destinations:
+            records = [record for record, _ in measured if record.scenario in d.scenarios]
+            if not records:
+                continue
+            run_dir = logs[d.run].path.parent
+            where = (d.optimization, d.variant, window_set.repeat)
+            if series["series"]:
+                dump_window_file(window_file(run_dir, TIMESERIES_DIR, *where), series)
+            for record in records:
+                latencies: LatencyFile | None = record.data.get("latencies")
+                if latencies is not None:
+                    dump_window_file(window_file(run_dir, LATENCIES_DIR, *where), latencies)
 
     def _decide(self, logs: Sequence[ResultsLog]) -> None:
         """Verify every comparison whose two variants have now both answered."""
@@ -245,6 +289,11 @@ class Runner:
         LOG.info("%s %s %s", phase, optimization, detail)
         if self.progress is not None:
             self.progress.step(phase, optimization, detail)
+
+
+def _span(records: Sequence[WindowRecord]) -> tuple[float, float]:
+    """From the first record's start to the last one's end."""
+    return min(r.started_at for r in records), max(r.finished_at for r in records)
 
 
 def _variant_dir(variant: Variant) -> str:

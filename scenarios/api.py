@@ -13,10 +13,11 @@ from pathlib import Path
 
 import psycopg
 
-from harness.collect.locust import AGGREGATE, EndpointStats
+from harness.collect.locust import AGGREGATE, EndpointStats, expand
 from harness.collect.memory import PeakMemory
 from harness.collect.prometheus import PrometheusWindow, increase
 from harness.loadgen import LOCUSTFILES, LocustSpec, run_locust
+from harness.results import LatencyFile
 from harness.runtime.stack import Target
 from scenarios.base import Measurement, WindowRecord
 from scenarios.profiles import MeasureProfile
@@ -109,7 +110,11 @@ class ApiScenario:
             result.started_at,
             result.finished_at,
             readings,
-            data={"stats": result.stats, "scraped": (prometheus.start, scraped_until)},
+            data={
+                "stats": result.stats,
+                "scraped": (prometheus.start, scraped_until),
+                "latencies": _latencies(result.stats.get(PROJECTS_NAME)),
+            },
             invalid_reason=invalid,
         )
 
@@ -132,6 +137,13 @@ class ApiScenario:
                 "api_p99_ms": projects.p99_ms,
             }
         return [_measure(metric, value, record.invalid_reason) for metric, value in values.items()]
+
+
+def _latencies(projects: EndpointStats | None) -> LatencyFile | None:
+    """The window's per-request latencies of the p95 route, for the report's CDFs."""
+    if projects is None or not projects.requests:
+        return None
+    return {"metric": "api_p95_ms", "latencies_ms": expand(projects.buckets)}
 
 
 def _measure(metric: str, value: float, invalid_reason: str | None) -> Measurement:

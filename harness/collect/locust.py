@@ -41,6 +41,8 @@ class EndpointStats:
     p95_ms: float
     p99_ms: float
     mean_ms: float
+    # response time (ms, locust's bucket) -> requests in that bucket
+    buckets: dict[float, int] = field(default_factory=dict)
 
     @property
     def failure_ratio(self) -> float:
@@ -59,6 +61,16 @@ def percentile(buckets: dict[float, int], fraction: float) -> float:
         if seen >= threshold:
             return float(value)
     return float(max(buckets))
+
+
+def expand(buckets: dict[float, int]) -> list[float]:
+    """One latency per request, in ascending order, from locust's bucket counts.
+
+    Each request appears at its bucket's value, so the list is as coarse as locust's
+    buckets (exact below 100 ms, two significant figures above): a CDF drawn from it is
+    a step at each bucket, which is all the resolution locust kept.
+    """
+    return [float(value) for value in sorted(buckets) for _ in range(buckets[value])]
 
 
 def _rps(entry: dict[str, Any]) -> float:
@@ -83,6 +95,7 @@ def _entry_stats(name: str, entry: dict[str, Any]) -> EndpointStats:
         p95_ms=percentile(buckets, 0.95),
         p99_ms=percentile(buckets, 0.99),
         mean_ms=float(entry["total_response_time"]) / requests if requests else 0.0,
+        buckets=buckets,
     )
 
 

@@ -8,15 +8,27 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import psutil
 import pytest
 
+from harness.collect.series import window_peaks
 from harness.plan import build_plan
-from harness.results import load_results
+from harness.report import write_report
+from harness.results import (
+    LATENCIES_DIR,
+    TIMESERIES_DIR,
+    Results,
+    load_latencies,
+    load_results,
+    load_timeseries,
+    window_file,
+)
 from harness.runner import ResultsLog, Runner
 from harness.runtime.local import LocalStack
+from harness.runtime.monitoring import CELERY_QUEUES
 from harness.runtime.variants import comparisons
 from scenarios.api import ApiScenario
 from scenarios.concurrency import ConcurrencyScenario
@@ -71,6 +83,51 @@ def test_stats_aggregate_end_to_end(seeded_stack: LocalStack, tmp_path: Path) ->
     assert p95["ci95"] is not None and p95["ci95"][1] < 1.0
     # Locust ran in processes of its own, all gone by now.
     assert not [p for p in _running_children() if "locust" in p.cmdline()]
+    _assert_window_files(seeded_stack, tmp_path, results)
+
+
+def _assert_window_files(stack: LocalStack, run_dir: Path, results: Results) -> None:
+    """Every measured window left its Prometheus series and latencies; the report draws them.
+
+    The API is restarted before each window and the N+1 "before" blocks its event loop,
+    so its scrapes (hence rate and p95 points) can be missing for parts of a window; the
+    Redis exporters are scraped throughout and give every point.
+    """
+    windows = {(s["variant"], s["repeat"]): s["window"] for s in results["samples"]}
+    assert len(windows) == 8
+    rps_peak, p95_points = 0.0, []
+    for (variant, repeat), (started, finished) in windows.items():
+        where = ("stats_aggregate", variant, repeat)
+        drawn = load_timeseries(window_file(run_dir, TIMESERIES_DIR, *where))["series"]
+        series = {one["name"]: one for one in drawn}
+        start, end = (datetime.fromisoformat(t).timestamp() for t in (started, finished))
+        for one in drawn:
+            assert all(start - 0.01 <= t <= end + 0.01 for t, _ in one["points"]), one
+        for name in ("redis_broker_memory_mb", "ws_connections_open",
+                     *(f"celery_queue_{queue}" for queue in CELERY_QUEUES)):  # fmt: skip
+            assert len(series[name]["points"]) >= 10, (where, name, series[name])
+        assert series["redis_broker_memory_mb"]["unit"] == "MB"
+        assert all(v > 0 for _, v in series["redis_broker_memory_mb"]["points"])
+        # the api scenario opens no WebSocket
+        assert all(v == 0 for _, v in series["ws_connections_open"]["points"])
+        rps_peak = max([rps_peak, *(v for _, v in series["api_rps"]["points"])])
+        p95_points += series["api_p95_ms"]["points"] if "api_p95_ms" in series else []
+        latencies = load_latencies(window_file(run_dir, LATENCIES_DIR, *where))
+        assert latencies["metric"] == "api_p95_ms" and latencies["latencies_ms"]
+        assert latencies["latencies_ms"] == sorted(latencies["latencies_ms"])
+        assert latencies["latencies_ms"][0] > 0
+    assert rps_peak > 0 and p95_points and all(v > 0 for _, v in p95_points)
+    started, finished = next(iter(windows.values()))
+    peaks = window_peaks(stack.prometheus_url, *(datetime.fromisoformat(t).timestamp()
+                                                  for t in (started, finished)))  # fmt: skip
+    assert set(peaks) == {"ws_connections.max", *(f"celery_queue.{q}.max" for q in CELERY_QUEUES)}
+    assert peaks["ws_connections.max"] == 0
+    report = write_report(run_dir)
+    drawn_png = {path.name for path in report.images}
+    for variant, repeat in windows:
+        png = f"timeseries-stats_aggregate-{variant}-{repeat}.png"
+        assert png in drawn_png and (run_dir / png).stat().st_size > 0
+    assert "cdf-stats_aggregate.png" in drawn_png
 
 
 def _running_children() -> list[psutil.Process]:
