@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 
-from harness.collect.locust import AGGREGATE, percentile, read_stats
+from harness.collect.locust import AGGREGATE, expand, percentile, read_stats
 from harness.errors import UserError
 
 # (buckets, fraction, expected): locust's rule, the smallest bucket covering the fraction.
@@ -26,6 +27,18 @@ def test_percentile_follows_locusts_bucket_rule(
     buckets: dict[float, int], fraction: float, expected: float
 ) -> None:
     assert percentile(buckets, fraction) == expected
+
+
+@pytest.mark.parametrize(("buckets", "fraction", "expected"), PERCENTILE_CASES)
+def test_expanded_buckets_give_back_the_same_percentile(
+    buckets: dict[float, int], fraction: float, expected: float
+) -> None:
+    latencies = expand(buckets)
+    assert latencies == sorted(latencies) and len(latencies) == sum(buckets.values())
+    if latencies:
+        # the nearest-rank percentile of the expanded list is locust's bucket percentile
+        rank = max(1, math.ceil(fraction * len(latencies)))
+        assert latencies[rank - 1] == expected
 
 
 def _entry(name: str, times: dict[str, int], per_second: dict[str, int], failures: int) -> dict:
