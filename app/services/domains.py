@@ -7,6 +7,7 @@ from typing import Any
 from psycopg import sql
 
 from app.db.pool import Conn, Row
+from app.db.updates import set_clause
 from app.models import DomainCreate, DomainUpdate
 
 DOMAIN_COLUMNS = (
@@ -67,9 +68,7 @@ async def update_domain(
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
     if not changes:
         return await get_domain(conn=conn, project_id=project_id, domain_id=domain_id)
-    assignments = sql.SQL(", ").join(
-        sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in changes
-    )
+    assignments = set_clause(changes)
     query = sql.SQL(
         "UPDATE domains SET {assignments}, updated_at = now()"
         " WHERE id = %(domain_id)s AND project_id = %(project_id)s RETURNING {columns}"

@@ -8,6 +8,7 @@ import psycopg
 from psycopg import sql
 
 from app.db.pool import Conn, Row
+from app.db.updates import set_clause
 from app.models import ProjectCreate, ProjectStatus, ProjectUpdate
 
 PROJECT_COLUMNS = (
@@ -63,9 +64,7 @@ async def update_project(
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
     if not changes:
         return await get_project(conn=conn, project_id=project_id, user_id=user_id)
-    assignments = sql.SQL(", ").join(
-        sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in changes
-    )
+    assignments = set_clause(changes)
     query = sql.SQL(
         "UPDATE projects SET {assignments}, updated_at = now()"
         " WHERE id = %(project_id)s AND user_id = %(user_id)s RETURNING {columns}"
