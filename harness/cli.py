@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -41,6 +42,9 @@ class SearchBackendChoice(StrEnum):
 
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit status 2."""
+    # Ctrl-C must stop whatever we start, also when we inherited SIGINT ignored (a shell
+    # starts background jobs that way and Python then leaves it ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         app()
     except UserError as error:
