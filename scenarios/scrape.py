@@ -6,22 +6,33 @@ backlog sends the short critical task and times its queue wait. The window ends 
 session completes and every stored page is indexed (or at the profile's timeout, which
 makes the window invalid). Measures pages stored and indexed per minute, the peak RSS of
 all Celery processes, and the critical task's wait.
+
+Before and after must store the same pages: each window's pages are checked against the
+stand-in's archive (every capture the CDX query yields stored exactly once; bodies over
+the fetch cap left out where `streaming_fetch` caps them), and the text extracted from
+the captures both variants store must hash alike in every window. A window that stored
+something else is invalid, with the difference as its reason: a faster scrape that
+stores other pages is not faster.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
+from collections import Counter
 from pathlib import Path
 
 import celery
 import httpx
 import psycopg
 
+from app.scraper.cdx import DEFAULT_FROM_DATE
+from app.scraper.fetch import MAX_CAPTURE_BYTES
 from app.worker.queues import CRITICAL_QUEUE, PING_TASK, SINGLE_QUEUE
 from harness.collect.memory import PeakMemory
 from harness.runtime.stack import Target
-from harness.upstream.corpus import build_corpus
+from harness.upstream.corpus import Corpus, build_corpus
 from scenarios.base import Measurement, WindowRecord
 from scenarios.profiles import MeasureProfile, corpus_for
 
@@ -38,6 +49,34 @@ SELECT (SELECT status FROM scrape_sessions WHERE id = %(session)s),
 FROM domains d LEFT JOIN pages p ON p.domain_id = d.id
 WHERE d.project_id = %(project)s
 """
+STORED_SQL = """
+SELECT p.original_url, p.unix_timestamp, coalesce(p.extracted_text, '')
+FROM pages p JOIN domains d ON d.id = p.domain_id
+WHERE d.project_id = %(project)s
+"""
+Capture = tuple[str, str]
+
+
+def stored_difference(stored: Counter[Capture], expected: frozenset[Capture]) -> str | None:
+    """Why the stored captures are not exactly the expected ones, each once (None: they are)."""
+    missing = expected - stored.keys()
+    extra = stored.keys() - expected
+    repeated = [capture for capture, count in stored.items() if count > 1]
+    problems = [
+        f"{len(found)} {what} (first {min(found)})"
+        for what, found in (("missing", missing), ("unexpected", extra), ("stored twice", repeated))
+        if found
+    ]
+    return "stored pages differ from the archive: " + ", ".join(problems) if problems else None
+
+
+def text_digest(texts: dict[Capture, str], captures: frozenset[Capture]) -> str:
+    """One hash of the extracted text of `captures`, in a fixed order."""
+    digest = hashlib.sha256()
+    for capture in sorted(captures & texts.keys()):
+        digest.update("\x1f".join((*capture, texts[capture])).encode())
+        digest.update(b"\x1e")
+    return digest.hexdigest()
 
 
 class ScrapeScenario:
@@ -47,6 +86,9 @@ class ScrapeScenario:
     def __init__(self) -> None:
         self.headers: dict[str, str] = {}
         self.domains: list[str] = []
+        self.corpus: Corpus | None = None
+        # The text digest of the captures every variant stores, from the first window.
+        self.first_digest: str | None = None
 
     def prepare(self, target: Target, profile: MeasureProfile) -> None:
         """A user of its own (the benchmark user's answers must not change) and the domains."""
@@ -58,7 +100,8 @@ class ScrapeScenario:
             )
             response.raise_for_status()
         self.headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
-        self.domains = build_corpus(corpus_for(profile)).domain_names[: profile.scrape_domains]
+        self.corpus = build_corpus(corpus_for(profile))
+        self.domains = self.corpus.domain_names[: profile.scrape_domains]
 
     def warm_up(self, target: Target, profile: MeasureProfile, out_dir: Path) -> None:
         """Nothing to warm: each window scrapes fresh domain rows."""
@@ -98,16 +141,43 @@ class ScrapeScenario:
             wait_s = float("nan")
         producer.close()
         done = status in DONE_STATUSES and stored == indexed
+        reason = None if done else (
+            f"scrape not finished within {profile.scrape_timeout_s:g} s ({status})"
+        )  # fmt: skip
         return WindowRecord(
             self.name,
             started,
             finished,
             {**readings, "scrape.indexed": float(indexed), "scrape.wait_s": wait_s},
             data={"status": status, "stored": stored},
-            invalid_reason=None if done else (
-                f"scrape not finished within {profile.scrape_timeout_s:g} s ({status})"
-            ),
-        )  # fmt: skip
+            invalid_reason=reason or self._check_pages(target, project_id),
+        )
+
+    def _check_pages(self, target: Target, project: int) -> str | None:
+        """Why this window's pages are not the archive's (None: they are); see the module."""
+        assert self.corpus is not None, "prepare() first"
+        with psycopg.connect(target.database_url, autocommit=True) as conn:
+            rows = conn.execute(STORED_SQL, {"project": project}).fetchall()
+        stored = Counter((str(url), str(ts)) for url, ts, _ in rows)
+        texts = {(str(url), str(ts)): str(text) for url, ts, text in rows}
+        from_ts = DEFAULT_FROM_DATE.strftime("%Y%m%d")
+        capped = self.corpus.expected_captures(
+            self.domains, from_ts=from_ts, max_body_bytes=MAX_CAPTURE_BYTES
+        )
+        expected = (
+            capped
+            if "streaming_fetch" in target.variant
+            else self.corpus.expected_captures(self.domains, from_ts=from_ts)
+        )
+        difference = stored_difference(stored, expected)
+        if difference is not None:
+            return difference
+        digest = text_digest(texts, capped)
+        if self.first_digest is None:
+            self.first_digest = digest
+        elif digest != self.first_digest:
+            return "stored page text differs from the first window's"
+        return None
 
     def _wait(
         self, target: Target, project: int, session: int, started: float, profile: MeasureProfile

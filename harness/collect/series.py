@@ -3,10 +3,11 @@
 `window_series` asks `custom_query_range` for the series the report plots per window
 (latency p95, request rate, memory, Celery queue lengths, open WebSockets), with a step
 giving at least MIN_POINTS points. Memory is what the stack really exports: the API and
-the Celery workers serve merged multiprocess metrics, which carry no process collector,
-so their `process_resident_memory_bytes` appears only where a runtime runs them in one
-process; the Redis servers' `redis_memory_used_bytes` is always there. A series Prometheus
-has no samples for is left out: a window shorter than a few scrapes keeps what exists.
+the Celery workers serve merged multiprocess metrics with the summed RSS of their live
+processes (`chrono_processes_resident_memory_bytes`, app/metrics.py), a process run alone
+its `process_resident_memory_bytes`; the Redis servers' `redis_memory_used_bytes`. A
+series Prometheus has no samples for is left out: a window shorter than a few scrapes
+keeps what exists.
 
 `window_peaks` reads, as plain readings (not catalog metrics), each Celery queue's longest
 length and the most WebSocket connections open during the window.
@@ -57,7 +58,8 @@ RANGE_QUERIES: tuple[SeriesQuery, ...] = (
     SeriesQuery("api_rps", "req/s", f"sum(rate({API_REQUESTS.format(part='count')}[$rate]))"),
     SeriesQuery(
         "{job}_rss_mb", "MB",
-        f'sum by (job) (process_resident_memory_bytes{{job=~"api|worker"}}) / {BYTES_PER_MB}',
+        'sum by (job) (chrono_processes_resident_memory_bytes{job=~"api|worker"} '
+        f'or process_resident_memory_bytes{{job=~"api|worker"}}) / {BYTES_PER_MB}',
     ),
     SeriesQuery(
         "{job}_memory_mb", "MB", f"sum by (job) (redis_memory_used_bytes) / {BYTES_PER_MB}"

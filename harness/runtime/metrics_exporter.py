@@ -12,8 +12,9 @@ import argparse
 import signal
 import threading
 
-from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+from prometheus_client import start_http_server
 
+from app.metrics import multiprocess_registry
 from harness.runtime.ports import LOOPBACK
 
 
@@ -22,8 +23,7 @@ def main() -> None:
     parser.add_argument("--dir", required=True, help="the processes' PROMETHEUS_MULTIPROC_DIR")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry, path=args.dir)  # type: ignore[no-untyped-call]
+    registry = multiprocess_registry(args.dir)
     server, thread = start_http_server(args.port, addr=LOOPBACK, registry=registry)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())

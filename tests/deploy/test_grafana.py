@@ -15,7 +15,7 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY
 
-import app.metrics  # noqa: F401  (registers the API's metrics)
+from app.metrics import multiprocess_registry  # importing it registers the API's metrics
 from harness.budget import allocate
 from harness.inventory import HostSpec
 from harness.render import RenderOptions, render_bundle, render_grafana
@@ -50,8 +50,11 @@ def metric_names(expr: str) -> set[str]:
 
 
 def api_metric_names() -> set[str]:
+    """The API's metrics, and what its multiprocess registry adds (its processes' memory)."""
     names = set()
-    for family in REGISTRY.collect():
+    with tempfile.TemporaryDirectory() as empty:
+        families = [*REGISTRY.collect(), *multiprocess_registry(empty).collect()]
+    for family in families:
         if family.name.startswith("chrono_"):
             names.add(family.name)
             names.update(family.name + suffix for suffix in SAMPLE_SUFFIXES)
