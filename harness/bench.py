@@ -30,7 +30,7 @@ from harness.environment import git_info, host_info, package_versions
 from harness.errors import UserError
 from harness.inventory import get_host, load_inventory
 from harness.loadgen import measure_ceiling
-from harness.loadhosts import describe_load, load_placement
+from harness.loadhosts import describe_load, load_placement, reach_load_hosts
 from harness.plan import build_plan, measured_by, window_count
 from harness.progress import Eta, RunProgress
 from harness.results import Mode, Results
@@ -66,6 +66,9 @@ class RunOptions:
     load_workers: int = 0
     # inventory hosts or groups that run the workers (harness/loadhosts.py)
     load_hosts: str = ""
+    # the address of this machine the API and locust's master listen on for load hosts
+    # (empty: @local's chrono_address, else loopback)
+    listen: str = ""
 
 
 def new_run_id() -> str:
@@ -179,14 +182,10 @@ class BenchmarkSession:
         self.plan = build_plan(self.runs, self.repeats, self.scenarios)
         inventory = load_inventory(options.inventory)
         self.budget = allocate(get_host(inventory, LOCAL_HOST))
-        self.placement = load_placement(
+        placement = load_placement(
             plan_placement(options.pin), inventory, options.load_workers, options.load_hosts
         )
-        if self.placement.load_hosts:
-            raise UserError(
-                "--load-hosts: the local runtime's API listens on loopback, which other hosts "
-                "cannot reach; run the workers here with --load-workers N"
-            )
+        self.placement = reach_load_hosts(placement, inventory, options.listen)
 
     def execute(self) -> list[Path]:
         """Measure; returns each run's folder (in the order of the modes)."""

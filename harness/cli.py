@@ -211,6 +211,12 @@ def run_command(
     load_hosts: str = typer.Option(
         "", "--load-hosts", help="inventory hosts or groups (e.g. loadgen) that run the workers"
     ),
+    listen: str = typer.Option(
+        "",
+        "--listen",
+        help="address of this machine the load hosts reach: the API and locust's master "
+        "listen there (default with --load-hosts: @local's chrono_address)",
+    ),
 ) -> None:
     """Measure optimizations before and after; results in reports/<run-id>/results.json."""
     from harness.bench import RunOptions, run_benchmarks
@@ -220,7 +226,7 @@ def run_command(
     options = RunOptions(
         optimizations=optimizations, modes=(mode,), repeats=repeats, profile=profile,
         runtime=runtime, pin=pin, reports_dir=reports_dir, inventory=inventory,
-        load_workers=load_workers, load_hosts=load_hosts,
+        load_workers=load_workers, load_hosts=load_hosts, listen=listen,
     )  # fmt: skip
     [run_dir] = run_benchmarks(options, console)
     console.print(summary_table(run_dir))

@@ -3,9 +3,9 @@
 The master (`--master --expect-workers N`) starts the run once every worker has
 connected and merges their stats into its JSON stats file itself. Local workers run on
 this machine's load generator cores; remote ones run over SSH (harness/loadhosts.py) and
-reach the master at the address this machine has towards them. A worker lost during the
-run makes the window invalid: the master would quietly re-divide its users among fewer
-workers, and the run would measure a different load than asked for. Lost means: its
+reach the master at the run's listen address. A worker lost during the run makes the
+window invalid: the master would quietly re-divide its users among fewer workers, and
+the run would measure a different load than asked for. Lost means: its
 process failed (a non-zero status, a signal), or the master's log says it went missing
 or quit before the run's end.
 """
@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,12 +32,12 @@ from harness.loadgen import EXIT_GRACE_S, LocustResult, LocustSpec, locust_comma
 from harness.loadhosts import (
     REPO_ROOT,
     LoadHost,
-    master_address,
     placement_summary,
     ssh_command,
     worker_slots,
 )
 from harness.runtime.placement import Placement
+from harness.runtime.ports import LOOPBACK, free_port
 
 LOG = logging.getLogger(__name__)
 # The master's worker events (connected, missing, quit) are INFO lines.
@@ -88,14 +87,6 @@ def worker_command(
     ]  # fmt: skip
 
 
-def free_port_on(address: str) -> int:
-    """A port the kernel just handed out on `address`."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((address, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def run_distributed(
     spec: LocustSpec, out_dir: Path, name: str, placement: Placement
 ) -> LocustResult:
@@ -105,8 +96,9 @@ def run_distributed(
     stats_file.unlink(missing_ok=True)
     master_log = out_dir / f"{name}.log"
     slots = worker_slots(placement.load_workers, placement.load_hosts)
-    bind = master_address(placement.load_hosts)
-    port = free_port_on(bind)
+    # Local workers reach the master on loopback; load hosts at the run's listen address.
+    bind = placement.listen if placement.load_hosts else LOOPBACK
+    port = free_port(bind)
     env = {**os.environ, **spec.env}
     deadline_s = spec.duration_s + spec.stop_timeout_s + EXIT_GRACE_S + CONNECT_WAIT_S
 

@@ -6,28 +6,42 @@ keys of its host data (`ssh_hostname`, `ssh_port`, `ssh_user`, `ssh_key`,
 `ssh_known_hosts_file`). A load host needs this project installed where its
 `chrono_python` (default: this interpreter's path) and `chrono_checkout` (default: this
 repository's path) say: workers import the locustfiles' shared code from there.
+
+The workers reach locust's master and the API under test on this machine. Both listen on
+loopback unless the run names an address of this machine (`--listen`, else the
+`chrono_address` of `@local` in the inventory): without one, load hosts are refused.
+Each load host is checked over SSH before anything starts.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import shlex
 import socket
+import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
-from harness.inventory import Inventory
+from harness.inventory import Inventory, get_host
 from harness.runtime.placement import Placement
-from harness.topology import host_address
+from harness.topology import LOCAL_ADDRESS, host_address
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SSH_CONNECT_TIMEOUT_S = 10
-# Any port: connecting a UDP socket only asks the kernel for a route, sending nothing.
-DISCARD_PORT = 9
+# The check before a run: connect, then import locust where the workers will.
+SSH_CHECK_TIMEOUT_S = 60
+SSH_FAILED = 255
+LOCAL_HOST = "@local"
+LISTEN_HINT = (
+    "give --listen ADDRESS (an address of this machine the load hosts reach) or set "
+    "chrono_address in @local's host data"
+)
 
 
 @dataclass(frozen=True)
@@ -103,26 +117,6 @@ def placement_summary(slots: Sequence[LoadHost | None]) -> dict[str, int]:
     return summary
 
 
-def master_address(hosts: Sequence[LoadHost]) -> str:
-    """The address of this machine the load hosts reach it at (loopback without any).
-
-    The kernel picks the source address of a route to the first host: connecting a UDP
-    socket sends nothing.
-    """
-    if not hosts:
-        return "127.0.0.1"
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect((hosts[0].address, DISCARD_PORT))
-        except OSError as error:
-            raise UserError(
-                f"load host '{hosts[0].name}' ({hosts[0].address}) has no route from here: "
-                f"{error.strerror}"
-            ) from error
-        address: str = probe.getsockname()[0]
-        return address
-
-
 def ssh_command(host: LoadHost, argv: Sequence[str], env: Mapping[str, str]) -> list[str]:
     """`argv` run on `host` in its project directory, over SSH with a terminal.
 
@@ -162,6 +156,94 @@ def load_placement(
     if hosts and not workers:
         workers = sum(max(1, math.floor(host.cpus)) for host in hosts)
     return replace(placement, load_workers=workers, load_hosts=hosts)
+
+
+def reach_load_hosts(placement: Placement, inventory: Inventory, listen: str) -> Placement:
+    """`placement` listening on `listen` (with load hosts, by default on @local's
+    `chrono_address`), which its load hosts must reach; each load host checked over SSH."""
+    source = "--listen"
+    if not listen and placement.load_hosts:
+        source = "@local's chrono_address"
+        address = host_address(get_host(inventory, LOCAL_HOST))
+        if address == LOCAL_ADDRESS:
+            raise UserError(
+                "--load-hosts: the API and locust's master listen on loopback only, which "
+                f"load hosts cannot reach: {LISTEN_HINT}"
+            )
+        listen = address
+    if not listen:
+        return placement
+    check_listen(listen, placement.load_hosts, source)
+    check_load_hosts(placement.load_hosts)
+    return replace(placement, listen=listen)
+
+
+def check_listen(address: str, hosts: Sequence[LoadHost], source: str = "--listen") -> None:
+    """`address` is an IPv4 address of this machine that `hosts` can reach."""
+    try:
+        ip = ipaddress.IPv4Address(address)
+    except ValueError:
+        raise UserError(f"{source}: '{address}' is not an IPv4 address") from None
+    if ip.is_unspecified:
+        raise UserError(
+            f"{source}: {address} would listen on every address: give the one the load "
+            "hosts reach this machine at"
+        )
+    if ip.is_loopback:
+        for host in hosts:
+            if not _is_loopback(host.address):
+                raise UserError(
+                    f"{source}: {address} is loopback, which load host '{host.name}' "
+                    f"({host.address}) cannot reach: {LISTEN_HINT}"
+                )
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((address, 0))
+        except OSError as error:
+            raise UserError(
+                f"{source}: {address} is not an address of this machine ({error.strerror})"
+            ) from None
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def check_load_hosts(hosts: Sequence[LoadHost]) -> None:
+    """Every load host answers over SSH and imports locust where its workers will run,
+    or one line naming the first that does not (checked all at once)."""
+    if not hosts:
+        return
+    with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
+        problems = list(pool.map(_load_host_problem, hosts))
+    for problem in problems:
+        if problem is not None:
+            raise UserError(f"--load-hosts: {problem}")
+
+
+def _load_host_problem(host: LoadHost) -> str | None:
+    """Why `host` cannot run locust workers, or None."""
+    command = ssh_command(host, [host.python, "-c", "import locust"], {})
+    try:
+        done = subprocess.run(
+            command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=SSH_CHECK_TIMEOUT_S, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return f"host '{host.name}' ({host.address}) did not answer within {SSH_CHECK_TIMEOUT_S} s"
+    if done.returncode == 0:
+        return None
+    lines = [line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+    why = lines[-1] if lines else f"exit status {done.returncode}"
+    if done.returncode == SSH_FAILED:
+        return f"host '{host.name}' is unreachable over SSH: {why}"
+    return (
+        f"host '{host.name}' cannot start locust workers with {host.python} in "
+        f"{host.workdir}: {why}"
+    )
 
 
 def describe_load(placement: Placement) -> dict[str, object]:

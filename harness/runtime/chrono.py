@@ -21,7 +21,6 @@ from app.core.config import SWITCHES, Settings
 from app.worker.command import worker_argv
 from app.worker.queues import SCRAPING_QUEUE, SINGLE_QUEUE
 from harness.runtime.placement import Placement
-from harness.runtime.ports import LOOPBACK
 from harness.runtime.service import Service, http_ok
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -81,12 +80,14 @@ def fresh_dir(path: Path) -> Path:
 
 
 def api_service(base: Path, port: int, env: Mapping[str, str], placement: Placement) -> Service:
-    """uvicorn with the budget's worker processes; ready when /health answers 200."""
+    """uvicorn with the budget's worker processes on the placement's listen address;
+    ready when /health answers 200."""
     workers = settings_from_env(env).api_workers
     metrics_dir = fresh_dir(base / "metrics")
+    host = placement.listen
     command = [
         sys.executable, "-m", "uvicorn", "app.main:app",
-        "--host", LOOPBACK, "--port", str(port),
+        "--host", host, "--port", str(port),
         "--workers", str(workers),
         "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
@@ -95,7 +96,8 @@ def api_service(base: Path, port: int, env: Mapping[str, str], placement: Placem
         placement.wrap(command, "sut"),
         log_path=base / "api.log",
         port=port,
-        ready=http_ok(f"http://{LOOPBACK}:{port}/health"),
+        host=host,
+        ready=http_ok(f"http://{host}:{port}/health"),
         env={**env, MULTIPROC_ENV: str(metrics_dir)},
     )
 

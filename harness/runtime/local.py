@@ -2,9 +2,11 @@
 
 PostgreSQL, the Redis cache and broker, the Wayback stand-in, the API, the Celery
 workers, the exporters and Prometheus each run from the rendered bundle's configuration
-on a free loopback port. `start()` waits for each to be healthy; `stop()` stops all of
-them, newest first, and is what every exit path (normal, Ctrl-C, SIGTERM, an exception)
-goes through. Switching variants restarts only what the changed optimizations configure.
+on a free loopback port; the API on the placement's listen address, loopback unless a
+run's load hosts must reach it. `start()` waits for each to be healthy; `stop()` stops
+all of them, newest first, and is what every exit path (normal, Ctrl-C, SIGTERM, an
+exception) goes through. Switching variants restarts only what the changed
+optimizations configure.
 """
 
 from __future__ import annotations
@@ -117,7 +119,10 @@ class LocalStack(Startable):
             name="redis-broker",
         )
         self.upstream = UpstreamServer(corpus, log_path=run_dir / "upstream.log")
-        self.ports = {name: free_port() for name in PORT_NAMES}
+        self.ports = {
+            name: free_port(self.placement.listen if name == "api" else LOOPBACK)
+            for name in PORT_NAMES
+        }
         self.api: Service | None = None
         self.workers: list[Service] = []
         self._monitoring: list[Service] = []
@@ -125,7 +130,7 @@ class LocalStack(Startable):
 
     @property
     def api_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.ports['api']}"
+        return f"http://{self.placement.listen}:{self.ports['api']}"
 
     @property
     def prometheus_url(self) -> str:
@@ -242,7 +247,7 @@ class LocalStack(Startable):
         ports = self.ports
         jobs = {
             "prometheus": [f"{LOOPBACK}:{ports['prometheus']}"],
-            "api": [f"{LOOPBACK}:{ports['api']}"],
+            "api": [f"{self.placement.listen}:{ports['api']}"],
             "worker": [f"{LOOPBACK}:{ports['worker_metrics']}"],
             "postgres": [f"{LOOPBACK}:{ports['postgres_exporter']}"],
             "redis_cache": [f"{LOOPBACK}:{ports['redis_cache_exporter']}"],

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from harness.runtime.ports import LOOPBACK
 from harness.runtime.process import require_binary
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ class Placement:
     # machine's load generator cores or, round robin, on these load hosts
     load_workers: int = 0
     load_hosts: tuple[LoadHost, ...] = ()
+    # the address of this machine the API and locust's master listen on: loopback unless
+    # a run was given one its load hosts reach (harness/loadhosts.py)
+    listen: str = LOOPBACK
 
     @property
     def pinned(self) -> bool:
@@ -54,6 +58,8 @@ class Placement:
         if self.load_workers:
             described["load_workers"] = self.load_workers
             described["load_hosts"] = [host.describe() for host in self.load_hosts]
+        if self.listen != LOOPBACK:
+            described["listen"] = self.listen
         return described
 
 

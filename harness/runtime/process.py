@@ -20,6 +20,7 @@ from typing import IO, Any, Self
 from mirakuru import TCPExecutor
 
 from harness.errors import UserError
+from harness.runtime.ports import LOOPBACK
 
 START_TIMEOUT_S = 60.0
 POLL_INTERVAL_S = 0.1
@@ -80,13 +81,14 @@ class CheckedTCPExecutor(TCPExecutor):
         port: int,
         ready: Callable[[], bool],
         log: IO[Any],
+        host: str = LOOPBACK,
         stop_signal: int = signal.SIGTERM,
         envvars: dict[str, str] | None = None,
         cwd: Path | None = None,
     ) -> None:
         super().__init__(
             list(command),
-            host="127.0.0.1",
+            host=host,
             port=port,
             timeout=START_TIMEOUT_S,
             sleep=POLL_INTERVAL_S,

@@ -20,6 +20,7 @@ from mirakuru import Executor
 
 from harness.collect.memory import tree
 from harness.errors import UserError
+from harness.runtime.ports import LOOPBACK
 from harness.runtime.process import START_TIMEOUT_S, CheckedTCPExecutor
 
 LOG = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class Service:
         ready: Callable[[], bool] | None = None,
         banner: str | None = None,
         port: int | None = None,
+        host: str = LOOPBACK,
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
         stop_signal: int = signal.SIGTERM,
@@ -91,6 +93,7 @@ class Service:
         self.command = list(command)
         self.log_path = log_path
         self.port = port
+        self.host = host
         self._ready = ready
         self._banner = banner
         self._env = env or {}
@@ -130,7 +133,7 @@ class Service:
         }
         if self.port is not None:
             self._executor = CheckedTCPExecutor(
-                self.command, port=self.port, ready=ready, log=self._log,
+                self.command, port=self.port, host=self.host, ready=ready, log=self._log,
                 stop_signal=self._stop_signal, envvars=self._env, cwd=self._cwd,
             )  # fmt: skip
         else:

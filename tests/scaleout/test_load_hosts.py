@@ -12,6 +12,7 @@ import pytest
 from harness.errors import UserError
 from harness.inventory import load_inventory
 from harness.loadhosts import (
+    LISTEN_HINT,
     describe_load,
     load_placement,
     placement_summary,
@@ -20,6 +21,7 @@ from harness.loadhosts import (
     worker_slots,
 )
 from harness.runtime.placement import Placement
+from harness.runtime.ports import free_port
 
 INVENTORY = """
 local = [("@local", {"cpus": 2, "memory_mb": 4096})]
@@ -90,16 +92,55 @@ def test_ssh_command_uses_the_hosts_connection_data(tmp_path: Path) -> None:
         (["--load-workers", "-1"],
          "chrono-bench: --load-workers must be 0 (one locust process) or more, not -1"),
         (["--load-hosts", "loadgen"],
-         "chrono-bench: --load-hosts: the local runtime's API listens on loopback, which other "
-         "hosts cannot reach; run the workers here with --load-workers N"),
+         "chrono-bench: --load-hosts: the API and locust's master listen on loopback only, "
+         f"which load hosts cannot reach: {LISTEN_HINT}"),
+        (["--load-hosts", "lg2", "--listen", "127.0.0.1"],
+         "chrono-bench: --listen: 127.0.0.1 is loopback, which load host 'lg2' (10.9.0.6) "
+         f"cannot reach: {LISTEN_HINT}"),
+        (["--load-hosts", "lg2", "--listen", "0.0.0.0"],
+         "chrono-bench: --listen: 0.0.0.0 would listen on every address: give the one the "
+         "load hosts reach this machine at"),
+        (["--load-hosts", "lg2", "--listen", "lg.example"],
+         "chrono-bench: --listen: 'lg.example' is not an IPv4 address"),
+        # an address of no interface here (nothing is sent to it: binding fails locally)
+        (["--listen", "10.9.0.1"],
+         "chrono-bench: --listen: 10.9.0.1 is not an address of this machine "
+         "(Cannot assign requested address)"),
     ],
 )  # fmt: skip
 def test_run_flags_errors_are_one_line(args: list[str], stderr: str, tmp_path: Path) -> None:
-    (tmp_path / "inventory.py").write_text(INVENTORY)
+    assert run_errors(INVENTORY, args, tmp_path) == [stderr]
+
+
+def test_load_hosts_listen_on_locals_chrono_address_by_default(tmp_path: Path) -> None:
+    inventory = INVENTORY.replace('("@local", {', '("@local", {"chrono_address": "10.9.0.1", ')
+    assert run_errors(inventory, ["--load-hosts", "lg2"], tmp_path) == [
+        "chrono-bench: @local's chrono_address: 10.9.0.1 is not an address of this machine "
+        "(Cannot assign requested address)"
+    ]
+
+
+def test_an_unreachable_load_host_fails_the_run_in_one_line(tmp_path: Path) -> None:
+    """A load host on loopback whose SSH port nobody listens on: refused before anything
+    starts, in one line naming it."""
+    port = free_port()
+    data = {"ssh_hostname": "127.0.0.1", "ssh_port": port, "cpus": 1, "memory_mb": 1024}
+    inventory = f"{INVENTORY}nearby = [('lg9', {data!r})]\n"
+    [line] = run_errors(inventory, ["--load-hosts", "lg9", "--listen", "127.0.0.1"], tmp_path)
+    assert line == (
+        f"chrono-bench: --load-hosts: host 'lg9' is unreachable over SSH: "
+        f"ssh: connect to host 127.0.0.1 port {port}: Connection refused"
+    )
+    assert not (tmp_path / "reports").exists()
+
+
+def run_errors(inventory: str, args: list[str], tmp_path: Path) -> list[str]:
+    """`chrono-bench run ARGS`'s lines on stderr; it must have exited 2."""
+    (tmp_path / "inventory.py").write_text(inventory)
     done = subprocess.run(
         [CHRONO_BENCH, "run", *args, "--inventory", str(tmp_path / "inventory.py"),
          "--reports-dir", str(tmp_path / "reports")],
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
-    assert done.stderr.splitlines() == [stderr]
+    return done.stderr.splitlines()
