@@ -113,8 +113,10 @@ def worker_services(base: Path, env: Mapping[str, str], placement: Placement) ->
                 placement.wrap(argv, "sut"),
                 log_path=base / f"worker-{index}.log",
                 banner=WORKER_READY_BANNER,
-                # Cold shutdown: a warm one would wait for a scrape backlog to finish.
-                stop_signal=signal.SIGQUIT,
+                # Killed outright, children included (the process group): a warm
+                # shutdown would wait for a scrape backlog, a cold one takes seconds, and
+                # the broker is emptied after every stop, so nothing they held survives.
+                stop_signal=signal.SIGKILL,
                 env={**env, MULTIPROC_ENV: str(metrics_dir)},
                 timeout_s=WORKER_START_TIMEOUT_S,
             )

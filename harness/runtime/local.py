@@ -213,19 +213,20 @@ class LocalStack(Startable):
             psutil.Process(self.upstream.pid).cpu_affinity(list(self.placement.sut_cpus))
 
     def _start_app(self, *, api: bool, workers: bool) -> None:
-        actions: list[Callable[[], None]] = []
+        """Start the app's processes on every core, then pin them (placement.py says why)."""
+        started: list[Service] = []
         endpoints = self.app_endpoints()
+        unpinned = self.placement.unpinned()
         if api:
             env = chrono.app_environment(self.bundle, endpoints, self.variant)
-            self.api = chrono.api_service(
-                self.run_dir / "api", self.ports["api"], env, self.placement
-            )
-            actions.append(self.api.start)
+            self.api = chrono.api_service(self.run_dir / "api", self.ports["api"], env, unpinned)
+            started.append(self.api)
         if workers:
             env = chrono.app_environment(self.bundle, endpoints, self.variant, worker=True)
-            self.workers = chrono.worker_services(self.run_dir / "worker", env, self.placement)
-            actions += [worker.start for worker in self.workers]
-        _parallel(actions)
+            self.workers = chrono.worker_services(self.run_dir / "worker", env, unpinned)
+            started += self.workers
+        _parallel([service.start for service in started])
+        self.placement.pin([pid for service in started for pid in service.pids()], "sut")
 
     def _stop_app(self, *, api: bool, workers: bool) -> None:
         actions: list[Callable[[], None]] = []

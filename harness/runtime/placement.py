@@ -2,15 +2,21 @@
 
 On a host with more than one usable core the load generator gets the last one and every
 service of the stack the others, so neither steals the other's CPU during a window.
-Placement is applied with taskset at exec time, so every child inherits it.
+Placement is applied with taskset at exec time, so every child inherits it, or, for
+the app processes a variant switch restarts, once they are ready (`pin`): they start on
+every core, as the idle load generator's core would otherwise waste half the machine
+while two interpreters import their code, and are moved to the stack's cores before any
+window measures them.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
+
+import psutil
 
 from harness.runtime.ports import LOOPBACK
 from harness.runtime.process import require_binary
@@ -47,6 +53,27 @@ class Placement:
             return list(command)
         taskset = require_binary("taskset", "util-linux")
         return [taskset, "--cpu-list", ",".join(map(str, cpus)), *command]
+
+    def unpinned(self) -> Placement:
+        """The same placement without cores: for processes `pin` moves once they are ready."""
+        return replace(self, sut_cpus=(), loadgen_cpus=())
+
+    def pin(self, pids: Iterable[int], role: Role) -> None:
+        """Move running processes, every thread of each, to the role's cores (a no-op
+        when not pinned). Threads and children created later inherit it."""
+        cpus = self.sut_cpus if role == "sut" else self.loadgen_cpus
+        if not self.pinned or not cpus:
+            return
+        for pid in pids:
+            try:
+                threads = [thread.id for thread in psutil.Process(pid).threads()]
+            except psutil.NoSuchProcess:
+                continue
+            for tid in threads:
+                try:
+                    os.sched_setaffinity(tid, cpus)
+                except ProcessLookupError:  # a thread that just ended
+                    continue
 
     def describe(self) -> dict[str, object]:
         """The placement as recorded in results.json's environment."""
