@@ -1,13 +1,18 @@
-"""Resident memory of process trees (the API, the Celery workers), sampled over a window.
+"""Memory of the API's or the Celery workers' processes, sampled over a window.
 
-RSS summed over a tree counts pages shared by forked workers once per process, which is
-what the report's "memory usage" rows mean by the memory of all API or worker processes.
+A runtime hands out its processes as pids. Where it meters them as one group (the compose
+runtime: a container's memory, as `docker stats` counts it, which is what its limit and
+the OOM killer go by) the pids come as a `MeteredGroup` and that reading is used. Else it
+is their resident memory: the RSS of every process of their trees, each process once,
+summed; pages shared by forked workers count once per process, which is what the report's
+"memory usage" rows mean by the memory of all API or worker processes.
 """
 
 from __future__ import annotations
 
+import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import psutil
 
@@ -27,19 +32,38 @@ def tree(pid: int) -> list[psutil.Process]:
 
 
 def tree_rss_mb(pids: Sequence[int]) -> float:
-    """Summed RSS of the trees rooted at `pids`, in MB."""
+    """Summed RSS of the trees rooted at `pids`, in MB; a process in several of the trees
+    (runtimes list a parent with its children) counts once."""
+    processes = {process.pid: process for pid in pids for process in tree(pid)}
     total = 0
-    for pid in pids:
-        for process in tree(pid):
-            try:
-                total += process.memory_info().rss
-            except psutil.NoSuchProcess:
-                continue
+    for process in processes.values():
+        try:
+            total += process.memory_info().rss
+        except psutil.NoSuchProcess:
+            continue
     return total / BYTES_PER_MB
 
 
+class MeteredGroup(list[int]):
+    """Pids of processes their runtime meters as one group (a container), with the
+    reading of that group's memory now, in MB."""
+
+    def __init__(self, pids: Iterable[int], memory_mb: Callable[[], float]) -> None:
+        super().__init__(pids)
+        self.memory_mb = memory_mb
+
+
+def group_memory_mb(pids: Sequence[int]) -> float:
+    """The memory of a group of processes: its runtime's reading when it meters them as a
+    group, else the summed RSS of their trees."""
+    if isinstance(pids, MeteredGroup):
+        return pids.memory_mb()
+    return tree_rss_mb(pids)
+
+
 class PeakMemory:
-    """Samples the summed RSS of some process trees in the background; peak and mean.
+    """Samples the memory of some processes in the background; peak and mean (under the
+    `<name>.rss_*` readings, whichever reading `group_memory_mb` takes).
 
     `roots` is asked again at each sample, so a tree restarted mid-window still counts.
     """
@@ -65,7 +89,7 @@ class PeakMemory:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        samples = self._samples or [tree_rss_mb(self._roots())]
+        samples = self._samples or [group_memory_mb(self._roots())]
         return {
             f"{self.name}.rss_peak_mb": max(samples),
             f"{self.name}.rss_mean_mb": sum(samples) / len(samples),
@@ -73,6 +97,8 @@ class PeakMemory:
 
     def _sample(self) -> None:
         while True:
-            self._samples.append(tree_rss_mb(self._roots()))
+            reading = group_memory_mb(self._roots())
+            if math.isfinite(reading):  # NaN: the group had no reading at that moment
+                self._samples.append(reading)
             if self._stop.wait(self._interval_s):
                 return

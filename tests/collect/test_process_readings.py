@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 
 from harness.collect.cpu import LoadgenCpu, window_is_valid
-from harness.collect.memory import PeakMemory, tree_rss_mb
+from harness.collect.memory import MeteredGroup, PeakMemory, tree_rss_mb
 
 # A parent that forks a child holding ~64 MB: the tree's RSS must count both.
 HOLD_MEMORY = """
@@ -46,6 +48,28 @@ def test_tree_rss_counts_children(spawn) -> None:
     parent = spawn(HOLD_MEMORY)
     time.sleep(1.5)
     assert tree_rss_mb([parent.pid]) > 64
+
+
+def test_a_process_listed_with_its_parent_counts_once(spawn) -> None:
+    # runtimes list every process of a service (uvicorn and its workers, a container's)
+    parent = spawn(HOLD_MEMORY)
+    time.sleep(1.5)
+    [child] = psutil.Process(parent.pid).children()
+    alone, listed = tree_rss_mb([parent.pid]), tree_rss_mb([parent.pid, child.pid])
+    assert alone > 64
+    assert math.isclose(listed, alone, abs_tol=1.0)
+
+
+def test_a_metered_group_is_read_as_its_runtime_meters_it() -> None:
+    readings = iter([math.nan, 300.0, 200.0])
+    group = MeteredGroup([1], lambda: next(readings, 200.0))
+    sampler = PeakMemory("worker", lambda: group, interval_s=0.05)
+    sampler.begin()
+    time.sleep(0.3)
+    measured = sampler.end()
+    # the RSS of pid 1 plays no part; a moment without a reading (NaN) is no sample
+    assert measured["worker.rss_peak_mb"] == 300.0
+    assert 200.0 <= measured["worker.rss_mean_mb"] < 300.0
 
 
 def test_peak_memory_samples_over_the_window(spawn) -> None:
