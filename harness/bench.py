@@ -3,14 +3,14 @@
 `run_benchmarks` is what `chrono-bench run` (one mode) and `chrono-bench demo` (end to
 end and isolate, sharing one stack and their baseline windows) call. Each mode is a run
 of its own: `reports/<run-id>/` with results.json written as it goes and the locust logs
-and stats of every window; `reports/latest` points at the newest. The stack lives in a
-temporary directory the postgres user can reach and is removed afterwards, whatever
-the exit.
+and stats of every window; `reports/latest` points at the newest. The stack runs on the
+chosen runtime (harness/runtime/runtimes.py: local processes, or a compose project) from
+a temporary directory the postgres user can reach, removed afterwards, whatever the exit.
+What the runtime cannot measure is listed in results.json's environment.not_measured.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import secrets
@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,13 +32,19 @@ from harness.inventory import get_host, load_inventory
 from harness.loadgen import measure_ceiling
 from harness.loadhosts import describe_load, load_placement, reach_load_hosts
 from harness.plan import build_plan, measured_by, window_count
-from harness.progress import Eta, RunProgress
-from harness.results import Mode, Results
+from harness.progress import Eta, RunProgress, status
+from harness.results import OPTIMIZATIONS, Mode, Results
 from harness.runner import ResultsLog, Runner, iso
-from harness.runtime.local import LocalStack
 from harness.runtime.placement import Placement, plan_placement
+from harness.runtime.runtimes import (
+    UNAVAILABLE_SCENARIOS,
+    StackSpec,
+    check_runtime,
+    running_stack,
+)
 from harness.runtime.signals import exit_on_signals
-from harness.runtime.variants import Comparison, comparisons, parse_optimizations
+from harness.runtime.variants import BASELINE, Comparison, comparisons, parse_optimizations
+from scenarios import stress
 from scenarios.catalog import build_scenarios, corpus_for, seed_for
 from scenarios.profiles import MeasureProfile, get_profile
 
@@ -50,6 +56,7 @@ MODES: tuple[Mode, ...] = ("isolate", "ladder", "endtoend")
 MIN_LOADGEN_RATIO = 3.0
 # A first guess of one window's duration (restart, load, collection), before any ran.
 WINDOW_GUESS_S = 12.0
+UNAVAILABLE_IN_BUILD = "no scenario for it is available in this build"
 
 
 @dataclass(frozen=True)
@@ -108,8 +115,30 @@ def parse_mode(text: str) -> Mode:
     raise UserError(f"unknown mode '{text}': choose {', '.join(MODES)}")
 
 
+def run_comparisons(mode: Mode, optimizations: list[str]) -> list[Comparison]:
+    """The mode's comparisons; in isolation resource_limits is compared on the optimized
+    app, as the stress scenario means it (limits on an N+1 API would measure the N+1)."""
+    return [
+        Comparison(pair.optimization, stress.BEFORE, stress.AFTER)
+        if mode == "isolate" and pair.optimization == stress.OPTIMIZATION
+        else pair
+        for pair in comparisons(mode, optimizations)
+    ]
+
+
+def why_not_measured(optimization: str, unavailable: dict[str, str]) -> str:
+    """Why no available scenario measures `optimization`: the runtime's reasons."""
+    reasons = [unavailable[name] for name in measured_by(optimization) if name in unavailable]
+    return "; ".join(reasons) or UNAVAILABLE_IN_BUILD
+
+
 def header(
-    run_id: str, mode: Mode, profile: MeasureProfile, budget: Budget, placement: Placement
+    run_id: str,
+    mode: Mode,
+    profile: MeasureProfile,
+    budget: Budget,
+    placement: Placement,
+    runtime: str = "local",
 ) -> Results:
     return {
         "schema": 1,
@@ -118,7 +147,7 @@ def header(
         "finished_at": None,
         "git": git_info(),
         "host": host_info(),
-        "runtime": "local",
+        "runtime": runtime,
         "profile": profile.name,
         "mode": mode,
         "budget": budget.to_dict(),
@@ -160,32 +189,44 @@ class BenchmarkSession:
         *,
         profile: MeasureProfile | None = None,
     ) -> None:
-        if options.runtime != "local":
-            raise UserError(f"runtime '{options.runtime}' cannot run benchmarks: use local")
+        self.runtime = check_runtime(options.runtime)
+        if self.runtime == "compose" and options.load_hosts:
+            raise UserError(
+                "--load-hosts: the compose runtime publishes the API on loopback only; "
+                "run the workers here with --load-workers N, or use --runtime local"
+            )
         self.options = options
         self.console = console
         self.profile = profile or get_profile(options.profile)
         self.repeats = options.repeats or self.profile.repeats
         if self.repeats < 1:
             raise UserError("--repeats must be at least 1")
-        self.scenarios = build_scenarios()
-        chosen = parse_optimizations(options.optimizations)
-        # Optimizations whose scenarios this build lacks are said so, not silently dropped.
-        self.unmeasured = [o for o in chosen if not measured_by(o, self.scenarios)]
-        if self.unmeasured and len(self.unmeasured) == len(chosen):
-            raise UserError(
-                f"no scenario here measures {', '.join(self.unmeasured)}: nothing to run"
-            )
-        measurable = [o for o in chosen if o not in self.unmeasured]
+        chosen = parse_optimizations(options.optimizations, OPTIMIZATIONS)
         self.modes = [parse_mode(mode) for mode in options.modes]
-        self.runs: list[list[Comparison]] = [comparisons(mode, measurable) for mode in self.modes]
-        self.plan = build_plan(self.runs, self.repeats, self.scenarios)
         inventory = load_inventory(options.inventory)
         self.budget = allocate(get_host(inventory, LOCAL_HOST))
+        unavailable = UNAVAILABLE_SCENARIOS[self.runtime]
+        self.scenarios = [name for name in build_scenarios(self.budget) if name not in unavailable]
+        # What the runtime (or this build) cannot measure is said so, not silently dropped.
+        self.not_measured = {
+            o: why_not_measured(o, unavailable)
+            for o in chosen
+            if not measured_by(o, self.scenarios)
+        }
+        if len(self.not_measured) == len(chosen):
+            reasons = "; ".join(f"{o}: {why}" for o, why in self.not_measured.items())
+            raise UserError(f"nothing to run on the {self.runtime} runtime: {reasons}")
+        measurable = [o for o in chosen if o not in self.not_measured]
+        self.runs = [run_comparisons(mode, measurable) for mode in self.modes]
+        self.plan = build_plan(self.runs, self.repeats, self.scenarios)
         placement = load_placement(
             plan_placement(options.pin), inventory, options.load_workers, options.load_hosts
         )
         self.placement = reach_load_hosts(placement, inventory, options.listen)
+        if self.runtime == "compose":
+            # The engine's cgroups place the containers on any core: the load generator
+            # is not held to one either (the compose runtime ignores --pin).
+            self.placement = replace(self.placement, sut_cpus=(), loadgen_cpus=())
 
     def execute(self) -> list[Path]:
         """Measure; returns each run's folder (in the order of the modes)."""
@@ -194,11 +235,11 @@ class BenchmarkSession:
         for mode in self.modes:
             run_dir = reports_dir / new_run_id()
             run_dir.mkdir(parents=True)
-            results = header(run_dir.name, mode, self.profile, self.budget, self.placement)
-            if self.unmeasured:
-                results["environment"]["not_measured"] = {  # type: ignore[typeddict-unknown-key]
-                    o: "no scenario for it is available in this build" for o in self.unmeasured
-                }
+            results = header(
+                run_dir.name, mode, self.profile, self.budget, self.placement, self.runtime
+            )
+            if self.not_measured:
+                results["environment"]["not_measured"] = self.not_measured  # type: ignore[typeddict-unknown-key]
             logs.append(ResultsLog(run_dir / "results.json", results))
         point_latest(reports_dir, logs[-1].path.parent)
         stack_dir = stack_directory()
@@ -211,37 +252,37 @@ class BenchmarkSession:
             shutil.rmtree(stack_dir, ignore_errors=True)
         return [log.path.parent for log in logs]
 
-    def _status(self, text: str) -> contextlib.AbstractContextManager[object]:
-        LOG.info(text)
-        return self.console.status(text) if self.console else contextlib.nullcontext()
-
     def _measure(self, logs: Sequence[ResultsLog], stack_dir: Path) -> None:
         work_dir = logs[-1].path.parent
-        with self._status("measuring the load generator's ceiling on nginx"):
+        with status(self.console, "measuring the load generator's ceiling on nginx"):
             ceiling = measure_ceiling(work_dir / "loadgen", self.placement)
         for log in logs:
             log.results["environment"]["loadgen_max_rps"] = ceiling
             log.write()
-        stack = LocalStack(
+        spec = StackSpec(
+            self.runtime,
             stack_dir,
             self.budget,
-            placement=self.placement,
+            self.placement,
+            # started as the first window set wants it: one switch (a compose recreation) less
+            variant=self.plan[0].variant if self.plan else BASELINE,
             corpus=corpus_for(self.profile),
             seed=seed_for(self.profile),
+            engine_log=work_dir / "dockerd.log",
         )
-        with self._status("starting the stack (PostgreSQL, Redis, API, workers, Prometheus)"):
-            stack.start()
-        try:
+        with running_stack(spec, self.console) as running:
+            stack = running.target
             versions = stack.versions()
             for log in logs:
-                log.results["environment"]["versions"].update(versions)
+                environment = log.results["environment"]
+                environment["versions"].update(versions)
+                environment.update(running.environment)  # type: ignore[typeddict-item]
                 log.write()
             eta = Eta(window_count(self.plan), time.time, WINDOW_GUESS_S)
             with RunProgress(eta, self.console) as progress:
-                runner = Runner(stack, build_scenarios(), self.profile, work_dir, progress=progress)
+                scenarios = build_scenarios(self.budget)
+                runner = Runner(stack, scenarios, self.profile, work_dir, progress=progress)
                 runner.run(logs, self.runs, self.plan)
-        finally:
-            stack.stop()
 
 
 def run_benchmarks(options: RunOptions, console: Console | None = None) -> list[Path]:

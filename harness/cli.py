@@ -199,9 +199,11 @@ def run_command(
         None, "--repeats", help="windows per variant (default: the profile's)"
     ),
     profile: str = typer.Option("quick", "--profile", help="quick or full"),
-    runtime: str = typer.Option("local", "--runtime", help="where the stack runs: local"),
+    runtime: str = typer.Option(
+        "local", "--runtime", help="where the stack runs: local processes, or compose (Docker)"
+    ),
     pin: bool = typer.Option(
-        True, "--pin/--no-pin", help="load generator and stack on separate cores"
+        True, "--pin/--no-pin", help="load generator and stack on separate cores (local)"
     ),
     reports_dir: Path = typer.Option(Path("reports"), "--reports-dir"),
     inventory: Path = INVENTORY_OPTION,
@@ -239,18 +241,20 @@ def up_command(
         "", "--optimizations", help="optimizations on: all, ids separated by commas, or none"
     ),
     seed: bool = typer.Option(True, "--seed/--no-seed", help="load the quick benchmark data"),
-    pin: bool = typer.Option(False, "--pin/--no-pin", help="stack on all but the last core"),
-    runtime: str = typer.Option("local", "--runtime", help="where the stack runs: local"),
+    pin: bool = typer.Option(
+        False, "--pin/--no-pin", help="stack on all but the last core (local)"
+    ),
+    runtime: str = typer.Option(
+        "local", "--runtime", help="where the stack runs: local processes, or compose (Docker)"
+    ),
     inventory: Path = INVENTORY_OPTION,
 ) -> None:
     """Start the whole stack and hold it until Ctrl-C or `chrono-bench down`."""
     from harness.runtime.foreground import STATE_FILE, serve_stack
 
     _log_to_stderr()
-    if runtime != "local":
-        raise UserError(f"up: runtime '{runtime}' is not available here: use local")
     serve_stack(
-        optimizations=optimizations, seed=seed, pin=pin, inventory=inventory,
+        optimizations=optimizations, seed=seed, pin=pin, runtime=runtime, inventory=inventory,
         state_file=STATE_FILE, console=console,
     )  # fmt: skip
 

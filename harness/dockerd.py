@@ -24,6 +24,7 @@ from pathlib import Path
 
 import docker
 import docker.errors
+import psutil
 
 from harness.errors import UserError
 
@@ -101,6 +102,22 @@ def docker_engine(log_path: Path = Path(".run/dockerd.log")) -> Iterator[Engine]
         stop_engine(engine)
 
 
+def describe_engine(engine: Engine, compose: list[str]) -> dict[str, object]:
+    """What a run records of its engine: versions, storage driver, cgroups, and whether
+    the run started it."""
+    version = engine.client.version()
+    info = engine.client.info()
+    short = subprocess.run([*compose, "version", "--short"], capture_output=True, text=True)
+    return {
+        "version": str(version.get("Version", "unknown")),
+        "api_version": str(version.get("ApiVersion", "unknown")),
+        "compose": short.stdout.strip() or "unknown",
+        "storage_driver": str(info.get("Driver", "unknown")),
+        "cgroup_version": str(info.get("CgroupVersion", "unknown")),
+        "started_here": engine.started_here,
+    }
+
+
 def compose_command() -> list[str]:
     """`docker compose` (v2), linking this environment's docker-compose as the CLI plugin
     when the docker CLI has none."""
@@ -116,6 +133,21 @@ def compose_command() -> list[str]:
     plugin.symlink_to(bundled)
     LOG.info("linked %s as the docker compose plugin", bundled)
     return ["docker", "compose"]
+
+
+def stop_dockerd(pid: int) -> None:
+    """Stop a dockerd an earlier process of ours started (its `Engine` is gone with it)."""
+    try:
+        process = psutil.Process(pid)
+        if process.name() != "dockerd":
+            return
+        LOG.info("stopping dockerd (pid %d)", pid)
+        process.terminate()
+        process.wait(STOP_TIMEOUT_S)
+    except psutil.TimeoutExpired:
+        process.kill()
+    except psutil.NoSuchProcess:
+        return
 
 
 def _terminate(process: subprocess.Popen[bytes]) -> None:

@@ -29,10 +29,11 @@ SCENARIOS_BY_OPTIMIZATION: dict[str, tuple[str, ...]] = {
     "batch_indexing": ("scrape",),
     "streaming_fetch": ("scrape",),
     "ws_manager": ("websocket",),
+    "resource_limits": ("stress",),
     "frontend_split": ("frontend",),
     "all": ("api", "concurrency", "scrape", "websocket", "frontend"),
 }
-SCENARIO_ORDER = ("api", "concurrency", "scrape", "websocket", "frontend")
+SCENARIO_ORDER = ("api", "concurrency", "scrape", "websocket", "frontend", "stress")
 
 
 @dataclass(frozen=True)

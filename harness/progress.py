@@ -7,14 +7,29 @@ profile's own estimate).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Self
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
+LOG = logging.getLogger(__name__)
 Clock = Callable[[], float]
+
+
+@contextmanager
+def status(console: Console | None, text: str) -> Iterator[Callable[[str], None]]:
+    """A step before the windows (starting the stack, building images), logged and shown
+    as a spinner; yields a function that replaces the spinner's text."""
+    LOG.info(text)
+    if console is None:
+        yield LOG.info
+        return
+    with console.status(text) as shown:
+        yield lambda detail: shown.update(f"{text}: {detail}")
 
 
 class Eta:

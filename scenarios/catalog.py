@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from app.seed import seed
+from harness.budget import Budget
 from scenarios.api import ApiScenario
 from scenarios.base import Scenario
 from scenarios.concurrency import ConcurrencyScenario
 from scenarios.frontend import FrontendScenario
 from scenarios.profiles import MeasureProfile, corpus_for
 from scenarios.scrape import ScrapeScenario
+from scenarios.stress import StressScenario
 from scenarios.websocket import WebsocketScenario
 
 
-def build_scenarios() -> dict[str, Scenario]:
+def build_scenarios(budget: Budget | None = None) -> dict[str, Scenario]:
+    """Every scenario; the stress scenario only with the budget its hog is sized from."""
     scenarios: list[Scenario] = [
         ApiScenario(),
         ConcurrencyScenario(),
@@ -22,6 +26,9 @@ def build_scenarios() -> dict[str, Scenario]:
         WebsocketScenario(),
         FrontendScenario(),
     ]
+    if budget is not None:
+        host_cpus = math.ceil(budget.host.cpus)
+        scenarios.append(StressScenario(host_cpus, budget["worker"].memory_mb))
     return {scenario.name: scenario for scenario in scenarios}
 
 

@@ -14,7 +14,9 @@ barely moves, because the engine gives every container its own cgroup and CFS sh
 between cgroups first; what limits add here is the cap on the runaway, not API latency.
 
 Both variants run with the app's optimizations on (STRESS_BASE): what is compared is
-the limits alone, on a stack otherwise as the report would deploy it.
+the limits alone, on a stack otherwise as the report would deploy it; a run in isolate
+mode compares them so (harness/bench.py). Switching the limits recreates every container,
+so each window under another variant than the last one starts with the warm-up.
 """
 
 from __future__ import annotations
@@ -96,6 +98,8 @@ class StressScenario:
         self.api = ApiScenario()
         self.host_cpus = host_cpus
         self.worker_memory_mb = worker_memory_mb
+        # the variant of the last warm-up or window: the containers are warm under it
+        self._warm: Variant | None = None
 
     def prepare(self, target: Target, profile: MeasureProfile) -> None:
         if not hasattr(target, "container"):
@@ -106,6 +110,7 @@ class StressScenario:
         """Unmeasured load without the hog: switching resource_limits recreates every
         container, and a cold PostgreSQL or cache would be measured as the limits' cost."""
         self.api.warm_up(target, profile, out_dir)
+        self._warm = target.variant
 
     def hog(self, profile: MeasureProfile) -> Hog:
         return Hog(
@@ -116,6 +121,8 @@ class StressScenario:
 
     def run(self, target: Target, profile: MeasureProfile, out_dir: Path) -> WindowRecord:
         containers = cast(ContainerTarget, target)  # checked by prepare()
+        if self._warm != target.variant:  # the runner warms up its first variant only
+            self.warm_up(target, profile, out_dir)
         hog = self.hog(profile)
         started = time.time()
         cpu_before = {name: containers.cpu_seconds(name) for name in CPU_WATCHED}

@@ -6,14 +6,19 @@ loopback; `start()` is `docker compose up -d --wait`, then migrations and seedin
 the host. A variant is applied by rendering again and running `up -d --wait` for the
 services whose definition changed (their environment, or the hash label of a config
 file they mount), so nothing else restarts. Container memory and OOM kills come from
-the engine through the Docker SDK. `stop()` is `docker compose down -v`: no container,
-network or volume of the project is left.
+the engine through the Docker SDK: the API's and the workers' processes are handed out
+as metered groups, so the scenarios' memory readings are their containers' memory.
+`stop()` is `docker compose down -v` and a sweep of what it left
+(harness/runtime/compose_project.py): no container, network or volume of the project is
+left.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import math
 import resource
 import secrets
 import subprocess
@@ -24,12 +29,14 @@ from typing import Any
 import docker
 import docker.errors
 import httpx
+import psycopg
 import redis
 import yaml
 from docker.models.containers import Container
 
 from app.db.migrate import apply_migrations, set_performance_indexes
 from harness.budget import Budget
+from harness.collect.memory import MeteredGroup
 from harness.dockerd import compose_command
 from harness.errors import UserError
 from harness.images import OFFLINE_IMAGES, OFFLINE_SEARCH_BACKEND
@@ -43,9 +50,11 @@ from harness.render import (
     render_bundle,
 )
 from harness.runtime.chrono import HARNESS_APP_ENV, read_env_file, switch_env
+from harness.runtime.compose_project import PROJECT_LABEL, compose_down, project_command
 from harness.runtime.placement import Placement
 from harness.runtime.ports import LOOPBACK, free_port
 from harness.runtime.process import Startable
+from harness.runtime.signals import signals_deferred
 from harness.runtime.variants import BASELINE, Changes, Variant, changes
 from harness.upstream.corpus import CorpusConfig
 
@@ -56,9 +65,8 @@ PROJECT_PREFIX = "chrono-bench"
 # What the harness reaches from the host, published on loopback only.
 PUBLISHED = ("postgres", "redis_cache", "redis_broker", "prometheus")
 UP_TIMEOUT_S = 600
-DOWN_TIMEOUT_S = 180
+INTERRUPT_GRACE_S = 30
 SERVICE_LABEL = "com.docker.compose.service"
-PROJECT_LABEL = "com.docker.compose.project"
 BYTES_PER_MB = 1024 * 1024
 NS_PER_S = 1e9
 HTTP_TIMEOUT_S = 5.0
@@ -128,6 +136,10 @@ class ComposeStack(Startable):
         # POSTGRES_USER is the cluster's superuser, as in the official image
         return self.database_url
 
+    def jwt_secret(self) -> str:
+        """The key the API signs tokens with (scenarios mint tokens for many users)."""
+        return self._secrets()["CHRONO_JWT_SECRET"]
+
     def cache_url(self) -> str:
         password = self._secrets()["REDIS_CACHE_PASSWORD"]
         return f"redis://:{password}@{LOOPBACK}:{self.ports['redis_cache']}/0"
@@ -137,10 +149,10 @@ class ComposeStack(Startable):
         return f"redis://:{password}@{LOOPBACK}:{self.ports['redis_broker']}/0"
 
     def api_pids(self) -> list[int]:
-        return self._pids("api")
+        return self._group("api")
 
     def worker_pids(self) -> list[int]:
-        return self._pids("worker")
+        return self._group("worker")
 
     def options(self, variant: Variant) -> RenderOptions:
         """The bundle's render options for `variant`."""
@@ -166,12 +178,15 @@ class ComposeStack(Startable):
         )
 
     def start(self) -> None:
-        """`up -d --wait`, then the schema, the variant's indexes and the seed data."""
+        """`up -d --wait`, then the schema, the statement statistics the verification
+        reads, the variant's indexes and the seed data."""
         try:
             render_bundle(self.budget, self.bundle, options=self.options(self.variant))
             self._started = True
             self.up()
             apply_migrations(self.database_url)
+            with psycopg.connect(self.superuser_dsn(), autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
             set_performance_indexes(self.database_url, "db_indexes" in self.variant)
             if self._seed is not None:
                 self._seed(self.database_url)
@@ -229,16 +244,17 @@ class ComposeStack(Startable):
         return found[0]
 
     def memory_mb(self, service: str) -> float:
-        """The container's memory use now, as `docker stats` counts it (without page cache)."""
-        stats = self.container(service).stats(stream=False)
-        memory = stats.get("memory_stats", {})
+        """The container's memory use now, as `docker stats` counts it (without the
+        inactive page cache; its field is named differently under cgroup v1 and v2)."""
+        memory = self._stats(service).get("memory_stats", {})
         usage = float(memory.get("usage", 0))
-        cache = float(memory.get("stats", {}).get("total_inactive_file", 0))
+        counters = memory.get("stats", {})
+        cache = float(counters.get("total_inactive_file", counters.get("inactive_file", 0)))
         return (usage - cache) / BYTES_PER_MB
 
     def cpu_seconds(self, service: str) -> float:
         """CPU time the service's container has used since it started."""
-        stats = self.container(service).stats(stream=False)
+        stats = self._stats(service)
         return float(stats["cpu_stats"]["cpu_usage"]["total_usage"]) / NS_PER_S
 
     def memory_limit_mb(self, service: str) -> float | None:
@@ -268,8 +284,6 @@ class ComposeStack(Startable):
 
     def versions(self) -> dict[str, str]:
         """Versions of the servers in the containers (for results.json's environment)."""
-        import psycopg
-
         with psycopg.connect(self.database_url) as conn:
             row = conn.execute("SHOW server_version").fetchone()
         info = redis.Redis.from_url(self.cache_url()).info("server")
@@ -283,37 +297,61 @@ class ComposeStack(Startable):
 
     def compose(self, *args: str, timeout_s: float = UP_TIMEOUT_S) -> str:
         """Run `docker compose` for this project in the bundle; a failure is a UserError."""
-        command = [*self._compose, "--project-name", self.project, "--project-directory",
-                   str(self.bundle), "-f", str(self.bundle / "compose.yml"), *args]  # fmt: skip
+        command = project_command(self._compose, self.project, self.bundle, *args)
         LOG.info("%s", " ".join(command[2:]))
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
-        except subprocess.TimeoutExpired as error:
-            raise UserError(f"compose: `{' '.join(args)}` took over {timeout_s:.0f} s") from error
-        if done.returncode != 0:
-            tail = " / ".join(done.stderr.strip().splitlines()[-3:])
-            raise UserError(f"compose: `{' '.join(args)}` failed: {tail}")
-        return done.stdout
+        what = " ".join(args)
+        with subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ) as process:
+            try:
+                stdout, stderr = process.communicate(timeout=timeout_s)
+            except subprocess.TimeoutExpired as error:
+                process.kill()
+                raise UserError(f"compose: `{what}` took over {timeout_s:.0f} s") from error
+            except BaseException:
+                # Ctrl-C or SIGTERM: compose is let to cancel its requests, or the engine
+                # may create a container it asked for after `down` has looked
+                process.terminate()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.communicate(timeout=INTERRUPT_GRACE_S)
+                raise
+        if process.returncode != 0:
+            tail = " / ".join(stderr.strip().splitlines()[-3:])
+            raise UserError(f"compose: `{what}` failed: {tail}")
+        return stdout
 
     def stop(self) -> None:
-        """`down -v`: remove the project's containers, network and volumes; safe twice."""
+        """`down -v`: remove the project's containers, network and volumes; safe twice.
+        A Ctrl-C or SIGTERM meanwhile waits until it is done."""
         if not self._started:
             return
-        try:
-            self.compose("down", "-v", "--remove-orphans", "--timeout", "10",
-                         timeout_s=DOWN_TIMEOUT_S)  # fmt: skip
-        except UserError:
-            LOG.exception("while stopping compose project %s", self.project)
+        with signals_deferred():
+            compose_down(self._compose, self.project, self.bundle, self._client)
         self._started = False
 
-    def _pids(self, service: str) -> list[int]:
-        """Host PIDs of every process in the service's container (`docker top`)."""
+    def _stats(self, service: str) -> dict[str, Any]:
+        """One reading of the container's counters, without waiting for a second one
+        (which `docker stats` takes for its CPU percentage)."""
+        stats: dict[str, Any] = self.container(service).stats(stream=False, one_shot=True)
+        return stats
+
+    def _group(self, service: str) -> list[int]:
+        """Host PIDs of every process in the service's container (`docker top`), metered
+        by the container's memory; none while there is no such container."""
         try:
             top = self.container(service).top()
         except (UserError, docker.errors.APIError):
             return []
         column = top["Titles"].index("PID")
-        return [int(process[column]) for process in top["Processes"]]
+        pids = [int(process[column]) for process in top["Processes"]]
+        return MeteredGroup(pids, lambda: self._memory_now(service))
+
+    def _memory_now(self, service: str) -> float:
+        """The container's memory, or NaN (no reading) when it went away meanwhile."""
+        try:
+            return self.memory_mb(service)
+        except (UserError, docker.errors.APIError):
+            return math.nan
 
     def _secrets(self) -> Mapping[str, str]:
         return read_env_file(self.bundle / ".env")

@@ -1,0 +1,126 @@
+"""The runtimes a run or a held stack can use, what each cannot measure, and starting one.
+
+- `local`: the stack as processes on this host (harness/runtime/local.py).
+- `compose`: one docker compose project on this host's engine (harness/runtime/compose.py),
+  the engine started when none answers (harness/dockerd.py), the offline image set built,
+  or reused when built, first (harness/images.py).
+
+`running_stack()` starts the chosen stack and stops it however its block ends (the
+compose project is downed with its volumes, then the engine stopped if it was started
+for it); `chrono-bench run` and `chrono-bench up` both go through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from harness.budget import Budget
+from harness.errors import UserError
+from harness.progress import status
+from harness.runtime.placement import Placement
+from harness.runtime.stack import Target
+from harness.runtime.variants import BASELINE, Variant
+from harness.upstream.corpus import CorpusConfig
+
+RUNTIMES = ("local", "compose")
+# Scenarios a runtime cannot run, and why: what only they measure is not measured there,
+# and results.json's environment.not_measured says so with this reason.
+UNAVAILABLE_SCENARIOS: dict[str, dict[str, str]] = {
+    "local": {
+        "stress": "the stress scenario needs containers with limits: not measurable on the "
+        "local runtime (use --runtime compose)",
+    },
+    "compose": {
+        "frontend": "the frontend scenario loads the web client, which the compose runtime's "
+        "app image does not carry (its build leaves app/frontend out): use --runtime local",
+    },
+}
+ENGINE_LOG = Path(".run/dockerd.log")
+
+
+def check_runtime(name: str) -> str:
+    if name not in RUNTIMES:
+        raise UserError(f"unknown runtime '{name}': choose {' or '.join(RUNTIMES)}")
+    return name
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    """What to start: the runtime, where its files go, the budget, the first variant."""
+
+    runtime: str
+    run_dir: Path
+    budget: Budget
+    placement: Placement
+    variant: Variant = BASELINE
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    seed: Callable[[str], object] | None = None
+    # dockerd's log, should the compose runtime have to start one
+    engine_log: Path = ENGINE_LOG
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    """A started stack, and what results.json's environment records about its runtime."""
+
+    target: Target
+    environment: dict[str, object]
+    project: str = ""  # the compose project
+    engine_pid: int = 0  # a dockerd started for this stack
+
+
+@contextmanager
+def running_stack(spec: StackSpec, console: Console | None = None) -> Iterator[RunningStack]:
+    """Start `spec`'s stack (the spinner says what it waits for); stopped on exit."""
+    check_runtime(spec.runtime)
+    if spec.runtime == "compose":
+        with _compose_stack(spec, console) as running:
+            yield running
+        return
+    from harness.runtime.local import LocalStack
+
+    stack = LocalStack(spec.run_dir, spec.budget, placement=spec.placement, variant=spec.variant,
+                       corpus=spec.corpus, seed=spec.seed)  # fmt: skip
+    with status(console, "starting the stack (PostgreSQL, Redis, API, workers, Prometheus)"):
+        stack.start()
+    try:
+        yield RunningStack(stack, {})
+    finally:
+        stack.stop()
+
+
+@contextmanager
+def _compose_stack(spec: StackSpec, console: Console | None) -> Iterator[RunningStack]:
+    from harness.dockerd import compose_command, describe_engine, docker_engine
+    from harness.images import build_images
+    from harness.runtime.compose import ComposeStack
+
+    with docker_engine(spec.engine_log) as engine:
+        with status(console, "the offline image set (built once, then reused)") as update:
+            reports = build_images(engine.client, progress=update)
+        stack = ComposeStack(spec.run_dir, spec.budget, placement=spec.placement,
+                             variant=spec.variant, corpus=spec.corpus, seed=spec.seed)  # fmt: skip
+        with status(console, f"starting the stack: docker compose project {stack.project}"):
+            stack.start()
+        try:
+            environment: dict[str, object] = {
+                "engine": {**describe_engine(engine, compose_command()), "project": stack.project},
+                "images": {
+                    report.tag: {
+                        "id": engine.client.images.get(report.tag).short_id,
+                        "outcome": report.outcome,
+                    }
+                    for report in reports
+                },
+                # the offline set has no Meilisearch image
+                "search_backend": stack.search_backend,
+            }
+            pid = engine.process.pid if engine.process is not None else 0
+            yield RunningStack(stack, environment, stack.project, pid)
+        finally:
+            stack.stop()

@@ -1,0 +1,103 @@
+"""Which runtime a run uses, what each runtime cannot measure, and the errors a user can
+cause choosing one (no stack is started here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.bench import BenchmarkSession, RunOptions
+from harness.errors import UserError
+from harness.runtime.runtimes import UNAVAILABLE_SCENARIOS
+from harness.runtime.variants import BASELINE, Comparison
+from scenarios import stress
+
+REPO = Path(__file__).resolve().parents[2]
+CHRONO_BENCH = str(Path(sys.executable).parent / "chrono-bench")
+INVENTORY = REPO / "inventory.py"
+
+
+def session(**options: object) -> BenchmarkSession:
+    return BenchmarkSession(RunOptions(inventory=INVENTORY, **options))  # type: ignore[arg-type]
+
+
+def planned(run: BenchmarkSession) -> set[tuple[frozenset[str], str]]:
+    """(variant, scenario) of every window of the plan."""
+    return {(w.variant, name) for w in run.plan for name in w.scenarios()}
+
+
+def test_an_unknown_runtime_is_refused() -> None:
+    with pytest.raises(UserError, match="unknown runtime 'podman': choose local or compose"):
+        session(runtime="podman")
+
+
+def test_local_lists_resource_limits_as_not_measured_and_runs_the_rest() -> None:
+    run = session(optimizations="resource_limits,stats_aggregate")
+    reason = UNAVAILABLE_SCENARIOS["local"]["stress"]
+    assert run.not_measured == {"resource_limits": reason}
+    assert "not measurable on the local runtime" in reason
+    assert [pair.optimization for pair in run.runs[0]] == ["stats_aggregate"]
+    assert {name for _, name in planned(run)} == {"api"}
+
+
+def test_resource_limits_alone_on_local_is_a_one_line_error() -> None:
+    with pytest.raises(UserError, match="resource_limits: the stress scenario needs containers"):
+        session(optimizations="resource_limits")
+
+
+def test_compose_measures_resource_limits_on_the_optimized_app() -> None:
+    run = session(runtime="compose", optimizations="resource_limits,stats_aggregate")
+    assert run.not_measured == {}
+    assert run.runs[0] == [
+        Comparison("stats_aggregate", BASELINE, frozenset({"stats_aggregate"})),
+        Comparison("resource_limits", stress.BEFORE, stress.AFTER),
+    ]
+    assert planned(run) == {
+        (BASELINE, "api"),
+        (frozenset({"stats_aggregate"}), "api"),
+        (stress.BEFORE, "stress"),
+        (stress.AFTER, "stress"),
+    }
+
+
+def test_ladder_keeps_the_cumulative_before_for_resource_limits() -> None:
+    run = session(runtime="compose", optimizations="resource_limits,stats_aggregate",
+                  modes=("ladder",))  # fmt: skip
+    pairs = {pair.optimization: pair for pair in run.runs[0]}
+    assert pairs["resource_limits"].before == frozenset({"stats_aggregate"})
+
+
+def test_compose_lists_the_frontend_as_not_measured() -> None:
+    run = session(runtime="compose", optimizations="all", modes=("endtoend",))
+    assert run.not_measured == {"frontend_split": UNAVAILABLE_SCENARIOS["compose"]["frontend"]}
+    [everything] = run.runs[0]
+    assert "resource_limits" in everything.after and "frontend_split" not in everything.after
+    assert "frontend" not in {name for _, name in planned(run)}
+    with pytest.raises(UserError, match="frontend_split: the frontend scenario loads the web"):
+        session(runtime="compose", optimizations="frontend_split")
+
+
+def test_compose_does_not_pin_and_refuses_load_hosts() -> None:
+    run = session(runtime="compose", optimizations="stats_aggregate", pin=True)
+    assert not run.placement.pinned
+    with pytest.raises(UserError, match="--load-hosts: the compose runtime publishes the API"):
+        session(runtime="compose", optimizations="stats_aggregate", load_hosts="loadgen")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--runtime", "podman"], "unknown runtime 'podman'"),
+        (["up", "--runtime", "podman"], "unknown runtime 'podman'"),
+        (["up", "--runtime", "local", "--optimizations", "resource_limits"],
+         "optimization 'resource_limits' cannot be measured by this runtime"),
+    ],
+)  # fmt: skip
+def test_cli_errors_are_one_line(args: list[str], message: str, tmp_path: Path) -> None:
+    done = subprocess.run([CHRONO_BENCH, *args, "--inventory", str(INVENTORY)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
