@@ -343,10 +343,11 @@ def images_build_command() -> None:
     from rich.table import Table
 
     from harness.images import build_images, docker_client
+    from harness.progress import status
 
     client = docker_client()
-    with console.status("building the offline image set") as status:
-        reports = build_images(client, progress=lambda text: status.update(text))
+    with status(console, "building the offline image set") as update:
+        reports = build_images(client, progress=update)
     table = Table("image", "outcome", "seconds")
     for report in reports:
         table.add_row(report.tag, report.outcome, f"{report.seconds:.1f}")

@@ -28,6 +28,14 @@ def status(console: Console | None, text: str) -> Iterator[Callable[[str], None]
     if console is None:
         yield LOG.info
         return
+    if not console.is_terminal:  # a spinner cannot redraw in a log: plain lines
+
+        def say(line: str) -> None:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+        say(text)
+        yield lambda detail: say(f"{text}: {detail}")
+        return
     with console.status(text) as shown:
         yield lambda detail: shown.update(f"{text}: {detail}")
 
@@ -62,10 +70,17 @@ def format_duration(seconds: float) -> str:
 
 
 class RunProgress:
-    """A rich progress bar over measured windows, with the current step spelled out."""
+    """A rich progress bar over measured windows, with the current step spelled out.
+
+    Where the console is no terminal (output piped to a file or a CI log), a bar cannot
+    redraw: each finished window is printed as one plain line instead.
+    """
 
     def __init__(self, eta: Eta, console: Console | None = None) -> None:
         self.eta = eta
+        self._console = console
+        self._plain = console is not None and not console.is_terminal
+        self._description = "starting"
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -74,6 +89,7 @@ class RunProgress:
             TextColumn("[dim]{task.fields[left]} left"),
             console=console,
             transient=False,
+            disable=self._plain,
         )
         self._task = self._progress.add_task("starting", total=eta.total, left="?")
 
@@ -84,6 +100,12 @@ class RunProgress:
     def window_done(self) -> None:
         self.eta.advance()
         self._update()
+        if self._plain and self._console is not None:
+            self._console.print(
+                f"[{self.eta.done}/{self.eta.total}] {self._description} done, "
+                f"{format_duration(self.eta.remaining_s())} left",
+                markup=False, highlight=False, soft_wrap=True,
+            )  # fmt: skip
 
     def _update(self, description: str | None = None) -> None:
         fields: dict[str, object] = {
@@ -92,6 +114,7 @@ class RunProgress:
             "left": format_duration(self.eta.remaining_s()),
         }
         if description is not None:
+            self._description = description
             fields["description"] = description
         self._progress.update(self._task, **fields)  # type: ignore[arg-type]
 
