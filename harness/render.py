@@ -107,6 +107,9 @@ class RenderOptions:
     published_ports: Mapping[str, int] = field(default_factory=dict)
     # the API's open-files limit; an engine cannot raise it above its own hard limit
     nofile_limit: int = NOFILE_LIMIT
+    # every service (but the stand-in, outside the host) under this parent cgroup: the
+    # budget's host modelled on a bigger machine (harness/runtime/host_cgroup.py)
+    cgroup_parent: str = ""
     # A host of a multi-host inventory (harness/topology.py): the services its compose
     # holds (None: all), where the others are ("address:port" by service), and their
     # allocations (the env files need the API's and the workers' settings).
@@ -202,6 +205,7 @@ def render_compose(
         upstream_environment=dict(sorted(options.upstream_environment.items())),
         grafana=options.grafana,
         grafana_port=options.grafana_port,
+        cgroup_parent=options.cgroup_parent,
         app_environment=dict(sorted(options.app_environment.items())),
         published={
             name: (port, CONTAINER_PORTS[name])

@@ -10,7 +10,9 @@ the engine through the Docker SDK: the API's and the workers' processes are hand
 as metered groups, so the scenarios' memory readings are their containers' memory.
 `stop()` is `docker compose down -v` and a sweep of what it left
 (harness/runtime/compose_project.py): no container, network or volume of the project is
-left.
+left. With `host_cgroup`, every container is created under a parent cgroup holding the
+budget's host memory and cpus (harness/runtime/host_cgroup.py), made by `start()` and
+removed by `stop()`.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from harness.render import (
 )
 from harness.runtime.chrono import HARNESS_APP_ENV, read_env_file, switch_env
 from harness.runtime.compose_project import PROJECT_LABEL, compose_down, project_command
+from harness.runtime.host_cgroup import HostCgroup, check_supported
 from harness.runtime.placement import Placement
 from harness.runtime.ports import LOOPBACK, free_port
 from harness.runtime.process import Startable
@@ -92,6 +95,7 @@ class ComposeStack(Startable):
         search_backend: SearchBackend = OFFLINE_SEARCH_BACKEND,
         resource_limits: bool | None = None,
         project: str | None = None,
+        host_cgroup: bool = False,
     ) -> None:
         self.run_dir = run_dir
         self.budget = budget
@@ -110,6 +114,12 @@ class ComposeStack(Startable):
         self._compose = compose_command()
         self._client = docker.from_env(timeout=120)
         self._started = False
+        # every container under a parent cgroup holding the budget's host (stress runs)
+        self.host_cgroup = (
+            HostCgroup(self.project, budget.host.memory_mb, budget.host.cpus)
+            if host_cgroup
+            else None
+        )
         if search_backend == "postgres" and images == OFFLINE_IMAGES:
             LOG.warning("offline image set: no Meilisearch image, search runs on PostgreSQL")
 
@@ -175,6 +185,7 @@ class ComposeStack(Startable):
             published_ports={name: self.ports[name] for name in PUBLISHED},
             # an engine we started inherits our hard limit, and cannot go above it
             nofile_limit=min(NOFILE_LIMIT, resource.getrlimit(resource.RLIMIT_NOFILE)[1]),
+            cgroup_parent=self.host_cgroup.parent if self.host_cgroup else "",
         )
 
     def start(self) -> None:
@@ -183,6 +194,9 @@ class ComposeStack(Startable):
         try:
             render_bundle(self.budget, self.bundle, options=self.options(self.variant))
             self._started = True
+            if self.host_cgroup is not None:
+                check_supported(str(self._client.info().get("CgroupDriver", "unknown")))
+                self.host_cgroup.create()
             self.up()
             apply_migrations(self.database_url)
             with psycopg.connect(self.superuser_dsn(), autocommit=True) as conn:
@@ -282,6 +296,19 @@ class ComposeStack(Startable):
             counts[service] = counts.get(service, 0) + 1
         return counts
 
+    def oom_kills(self) -> dict[str, int]:
+        """Processes the kernel OOM-killed so far in each service's container, by their
+        cgroups under the host cgroup (empty without one). Unlike `oom_events`, which the
+        engine sends for every container of a cgroup tree under OOM, a kill counts only
+        in the victim's container."""
+        if self.host_cgroup is None:
+            return {}
+        return {
+            name: self.host_cgroup.oom_kills(self.container(name).id)
+            for name in self.services()
+            if name != "migrate"
+        }
+
     def versions(self) -> dict[str, str]:
         """Versions of the servers in the containers (for results.json's environment)."""
         with psycopg.connect(self.database_url) as conn:
@@ -327,6 +354,8 @@ class ComposeStack(Startable):
             return
         with signals_deferred():
             compose_down(self._compose, self.project, self.bundle, self._client)
+            if self.host_cgroup is not None:
+                self.host_cgroup.remove()
         self._started = False
 
     def _stats(self, service: str) -> dict[str, Any]:

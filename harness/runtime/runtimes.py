@@ -62,6 +62,9 @@ class StackSpec:
     seed: Callable[[str], object] | None = None
     # dockerd's log, should the compose runtime have to start one
     engine_log: Path = ENGINE_LOG
+    # compose: every container under a cgroup holding the budget's host (the stress
+    # scenario; harness/runtime/host_cgroup.py)
+    host_cgroup: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,8 @@ def _compose_stack(spec: StackSpec, console: Console | None) -> Iterator[Running
         with status(console, "the offline image set (built once, then reused)") as update:
             reports = build_images(engine.client, progress=update)
         stack = ComposeStack(spec.run_dir, spec.budget, placement=spec.placement,
-                             variant=spec.variant, corpus=spec.corpus, seed=spec.seed)  # fmt: skip
+                             variant=spec.variant, corpus=spec.corpus, seed=spec.seed,
+                             host_cgroup=spec.host_cgroup)  # fmt: skip
         with status(console, f"starting the stack: docker compose project {stack.project}"):
             stack.start()
         try:
