@@ -28,7 +28,11 @@ def build_scenarios(budget: Budget | None = None) -> dict[str, Scenario]:
     ]
     if budget is not None:
         host_cpus = math.ceil(budget.host.cpus)
-        scenarios.append(StressScenario(host_cpus, budget["worker"].memory_mb))
+        scenarios.append(
+            StressScenario(
+                host_cpus, budget["worker"].memory_mb, host_memory_mb=budget.host.memory_mb
+            )
+        )
     return {scenario.name: scenario for scenario in scenarios}
 
 

@@ -1,17 +1,35 @@
 """The stress scenario (optimization `resource_limits`, compose runtime only).
 
 The api scenario's load runs while a hog in the worker container (a runaway scrape) spins
-CPU_HOGS_PER_CPU busy processes per host cpu and grows its memory to HOG_MEMORY_FACTOR
-times the worker's budget. Without container limits (the report's "current") the hog
-takes whatever the host has; with the budget's limits it is held to the worker's cpus
-and memory (past its memory limit the kernel kills it inside its own container), and the
-API must keep its error rate under MAX_ERROR_RATE and its p95 under P95_SLO_MS.
+CPU_HOGS_PER_CPU busy processes per host cpu and grows its memory steadily, over the hog's
+lead and the load, to HOG_MEMORY_FACTOR times the worker's budget or HOG_HOST_FACTOR times
+the budget's host memory, whichever is more (the latter only while it fits in
+HOG_MACHINE_SHARE of this machine's available memory). Runs that plan this scenario put every
+container under a parent cgroup holding the budget's host memory and cpus
+(harness/runtime/host_cgroup.py): without container limits (the report's "current") the
+hog outgrows that "host", and the host's reclaim and OOM killer act inside it, not on
+this machine. With the budget's limits the hog is held to the worker's cpus and memory
+(past its memory limit the kernel kills it inside its own container), and the API must
+keep its error rate under MAX_ERROR_RATE and its p95 under P95_SLO_MS.
 
 Each window records, besides the API's latency and errors, the CPUs each watched
-container used (`cpus_used`) and the OOM kills per service. Measured on this 2-core
-machine (cgroup v1): the unlimited hog takes about the whole host, yet the API's p95
-barely moves, because the engine gives every container its own cgroup and CFS shares CPU
-between cgroups first; what limits add here is the cap on the runaway, not API latency.
+container used (`cpus_used`), the engine's OOM events per service (`oom_kills`: under
+cgroup v1 every container of a cgroup tree under OOM gets one) and the processes the
+kernel killed in each service's container (`oom_killed`, counted in the victim's cgroup).
+
+Measured on this 2-core machine (cgroup v1, cgroupfs; host 2 cpus / 4096 MB, quick
+profile, tests/deploy/test_compose_runtime.py, two runs of this hog): without limits the
+hog grew to 3.6-3.7 GB, the rest of the host, and the host's OOM killer then killed one
+process, the hog, in the worker; 18 and 9 OOM events reached the containers, but no
+other service lost a process, and the API kept 0 errors with a p95 of 34 and 61 ms. With
+limits the hog was killed in the worker at its 1024 MB; API 0 errors, p95 58 and 17 ms.
+(A p95 of some 20 requests, about 4 requests/s for 5 s, is close to their maximum: the
+two sides' latencies do not differ beyond that noise.) The kernel kills the biggest
+process, which is the runaway itself, and the load is light, so the reclaim before the
+kill did not reach the API: what limits add here is the cap on the runaway (killed
+inside its own container rather than at the host's edge), not API latency or errors. On
+a CPU, the engine gives every container its own cgroup and CFS shares CPU between
+cgroups first, so the unlimited spinners do not starve the API either.
 
 Both variants run with the app's optimizations on (STRESS_BASE): what is compared is
 the limits alone, on a stack otherwise as the report would deploy it; a run in isolate
@@ -39,6 +57,17 @@ from scenarios.profiles import MeasureProfile
 OPTIMIZATION = "resource_limits"
 CPU_HOGS_PER_CPU = 16
 HOG_MEMORY_FACTOR = 1.5
+# ... and at least this times the budget's host memory: without limits the runaway
+# outgrows the host (the compose runtime's host cgroup stands for it), as the report's
+# "no container limits" risks; it grows steadily until the load ends, so the API's
+# requests meet the host's reclaim and OOM killer.
+HOG_HOST_FACTOR = 1.2
+# ... but only while that fits in this share of this machine's available memory: a
+# budget's host as big as the machine (`@local`) keeps the worker-sized hog, as the host
+# cgroup would then hold no less than the machine itself (no swap here).
+HOG_MACHINE_SHARE = 0.3
+MEMINFO = Path("/proc/meminfo")
+HOG_STEP_MB = 16
 # The hog starts this long before the load, so the first requests already compete.
 HOG_LEAD_S = 2.0
 HOG_TAIL_S = 2.0
@@ -54,18 +83,23 @@ BEFORE: Variant = STRESS_BASE
 AFTER: Variant = STRESS_BASE | {OPTIMIZATION}
 # Busy processes and a growing allocation, for `duration` seconds; python is in the image.
 HOG_PROGRAM = """
-import multiprocessing, sys, time
+import multiprocessing, os, sys, time
 duration, memory_mb, spinners = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-deadline = time.time() + duration
+growth_s, step_mb = float(sys.argv[4]), int(sys.argv[5])
+started = time.time()
+deadline = started + duration
 def spin():
+    os.nice(19)  # the container's CPU goes to its spinners, yet the growth keeps its pace
     while time.time() < deadline:
         pass
 for _ in range(spinners):
     multiprocessing.Process(target=spin, daemon=False).start()
 held = []
-for _ in range(memory_mb // 16):
-    held.append(b"x" * (16 << 20))
-    time.sleep(0.01)
+while len(held) * step_mb < memory_mb:
+    due = memory_mb * min(1.0, (time.time() - started) / growth_s)
+    while len(held) * step_mb < due:
+        held.append(b"x" * (step_mb << 20))
+    time.sleep(0.05)
 while time.time() < deadline:
     time.sleep(0.2)
 """
@@ -82,22 +116,30 @@ class ContainerTarget(Target, Protocol):
 
     def oom_events(self, since: float, until: float) -> dict[str, int]: ...
 
+    def oom_kills(self) -> dict[str, int]: ...
+
 
 @dataclass(frozen=True)
 class Hog:
     cpus: int
     memory_mb: int
     duration_s: float
+    growth_s: float  # it reaches memory_mb after this long, in HOG_STEP_MB steps
+
+    def command(self) -> list[str]:
+        arguments = (self.duration_s, self.memory_mb, self.cpus, self.growth_s, HOG_STEP_MB)
+        return ["python", "-c", HOG_PROGRAM, *map(str, arguments)]
 
 
 class StressScenario:
     name = "stress"
     metrics = STRESS_METRICS
 
-    def __init__(self, host_cpus: int, worker_memory_mb: int) -> None:
+    def __init__(self, host_cpus: int, worker_memory_mb: int, *, host_memory_mb: int) -> None:
         self.api = ApiScenario()
         self.host_cpus = host_cpus
         self.worker_memory_mb = worker_memory_mb
+        self.host_memory_mb = host_memory_mb
         # the variant of the last warm-up or window: the containers are warm under it
         self._warm: Variant | None = None
 
@@ -113,10 +155,15 @@ class StressScenario:
         self._warm = target.variant
 
     def hog(self, profile: MeasureProfile) -> Hog:
+        memory_mb = HOG_MEMORY_FACTOR * self.worker_memory_mb
+        host_mb = HOG_HOST_FACTOR * self.host_memory_mb
+        if host_mb <= HOG_MACHINE_SHARE * available_mb():
+            memory_mb = max(memory_mb, host_mb)
         return Hog(
             cpus=CPU_HOGS_PER_CPU * self.host_cpus,
-            memory_mb=int(HOG_MEMORY_FACTOR * self.worker_memory_mb),
+            memory_mb=int(memory_mb),
             duration_s=HOG_LEAD_S + profile.api_duration_s + HOG_TAIL_S,
+            growth_s=HOG_LEAD_S + profile.api_duration_s,
         )
 
     def run(self, target: Target, profile: MeasureProfile, out_dir: Path) -> WindowRecord:
@@ -126,10 +173,8 @@ class StressScenario:
         hog = self.hog(profile)
         started = time.time()
         cpu_before = {name: containers.cpu_seconds(name) for name in CPU_WATCHED}
-        containers.container("worker").exec_run(
-            ["python", "-c", HOG_PROGRAM, str(hog.duration_s), str(hog.memory_mb), str(hog.cpus)],
-            detach=True,
-        )
+        kills_before = containers.oom_kills()
+        containers.container("worker").exec_run(hog.command(), detach=True)
         time.sleep(HOG_LEAD_S)
         workers = PeakMemory("worker", target.worker_pids)
         workers.begin()
@@ -146,6 +191,12 @@ class StressScenario:
         }
         record.readings.update(worker_readings)
         record.data["oom_kills"] = containers.oom_events(started, time.time())
+        # processes killed in each service's container, under the host cgroup only
+        record.data["oom_killed"] = {
+            name: count - kills_before.get(name, 0)
+            for name, count in containers.oom_kills().items()
+            if count > kills_before.get(name, 0)
+        }
         record.data["hog"] = hog
         record.data["worker_memory_limit_mb"] = containers.memory_limit_mb("worker")
         return replace(record, scenario=self.name)
@@ -157,6 +208,14 @@ class StressScenario:
             "worker_memory_mb", worker, valid=record.invalid_reason is None
         )
         return [measured[metric] for metric in STRESS_METRICS if metric in measured]
+
+
+def available_mb(meminfo: Path = MEMINFO) -> float:
+    """This machine's MemAvailable, in MB."""
+    for line in meminfo.read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def within_slo(measurements: list[Measurement]) -> bool:
