@@ -353,9 +353,11 @@ class ComposeStack(Startable):
         if not self._started:
             return
         with signals_deferred():
-            compose_down(self._compose, self.project, self.bundle, self._client)
-            if self.host_cgroup is not None:
-                self.host_cgroup.remove()
+            try:
+                compose_down(self._compose, self.project, self.bundle, self._client)
+            finally:  # an engine gone meanwhile fails the down, not the cgroup's removal
+                if self.host_cgroup is not None:
+                    self.host_cgroup.remove()
         self._started = False
 
     def _stats(self, service: str) -> dict[str, Any]:

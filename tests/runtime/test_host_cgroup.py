@@ -95,3 +95,20 @@ def test_a_failed_start_removes_the_host_cgroup(
     with pytest.raises(UserError, match="compose: `up"):
         stack.start()
     assert list(CGROUP_ROOT.glob(f"*/{stack.project}")) == []
+
+
+@writable_v1
+def test_an_engine_gone_at_stop_still_removes_the_host_cgroup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("docker.from_env", lambda **kwargs: _Engine())
+    monkeypatch.setattr(compose, "compose_command", lambda: ["true"])
+
+    def engine_gone(*args: object) -> None:
+        raise ConnectionError("engine gone")
+
+    monkeypatch.setattr(compose, "compose_down", engine_gone)
+    stack = compose.ComposeStack(tmp_path, allocate(HOST), host_cgroup=True, project=_name())
+    with pytest.raises(ConnectionError):
+        stack.start()  # up does not see every container running: stop, which fails
+    assert list(CGROUP_ROOT.glob(f"*/{stack.project}")) == []
