@@ -35,7 +35,11 @@ def sweep_orphan_dirs(root: Path | None = None) -> list[Path]:
     base = root or Path(tempfile.gettempdir())
     for path in base.glob(f"{TEMP_DIR_PREFIX}*-*"):
         pid_text = path.name[len(TEMP_DIR_PREFIX) :].split("-", 1)[0]
-        if not pid_text.isdigit() or path.stat().st_uid != os.getuid():
+        try:
+            owner = path.stat().st_uid
+        except FileNotFoundError:  # its process removed it since the listing: not an orphan
+            continue
+        if not pid_text.isdigit() or owner != os.getuid():
             continue
         try:
             os.kill(int(pid_text), 0)

@@ -124,3 +124,17 @@ def test_sweep_removes_only_directories_of_dead_processes(tmp_path: Path) -> Non
         path.mkdir()
     assert sweep_orphan_dirs(tmp_path) == [orphan]
     assert mine.exists() and unrelated.exists() and not orphan.exists()
+
+
+def test_sweep_skips_a_directory_its_process_removed_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several workers sweep while others finish: a listed directory may be gone already."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    orphan = tmp_path / f"{TEMP_DIR_PREFIX}{dead.pid}-abc"
+    orphan.mkdir()
+    vanished = tmp_path / f"{TEMP_DIR_PREFIX}{os.getpid()}-gone"  # listed, then removed
+    listing = [vanished, orphan]
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: iter(listing))
+    assert sweep_orphan_dirs(tmp_path) == [orphan]
