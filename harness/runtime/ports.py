@@ -1,15 +1,52 @@
-"""Free TCP ports (on loopback, unless told otherwise) for the services a run starts."""
+"""Free TCP ports (on loopback, unless told otherwise) for the services a run starts.
+
+A port is chosen below the kernel's ephemeral range: the ports bind(0) hands out are the
+ones outgoing connections take as their local port, so one picked there could be taken
+by any client socket of the run before its service binds it (seen: Prometheus, started
+last, failing to start). Below that range only a listener can take it, and no port is
+handed out twice by one process.
+"""
 
 from __future__ import annotations
 
+import random
 import socket
+from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_PORT = 10000
+ATTEMPTS = 200
+_handed_out: set[int] = set()
+
+
+def _below_ephemeral() -> range:
+    try:
+        first_ephemeral = int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        first_ephemeral = 32768  # Linux's default
+    return range(LOWEST_PORT, max(LOWEST_PORT + 1000, first_ephemeral))
+
+
+def _bindable(address: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((address, port))
+        except OSError:
+            return False
+        return True
 
 
 def free_port(address: str = LOOPBACK) -> int:
-    """A port the kernel just handed out on `address`; free until someone binds it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    """A port free on `address` now, below the ephemeral range, not handed out before."""
+    candidates = _below_ephemeral()
+    for _ in range(ATTEMPTS):
+        port = random.choice(candidates)
+        if port not in _handed_out and _bindable(address, port):
+            _handed_out.add(port)
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # a crowded host
         sock.bind((address, 0))
-        port: int = sock.getsockname()[1]
-        return port
+        found: int = sock.getsockname()[1]
+        _handed_out.add(found)
+        return found
