@@ -25,6 +25,7 @@ from harness.inventory import get_host, load_inventory
 from harness.results import load_results
 from harness.runtime.compose_project import PROJECT_LABEL, sweep_project
 from scenarios import stress
+from tests.up_process import start_up
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker, pytest.mark.timeout(1200)]
 REPO = Path(__file__).resolve().parents[2]
@@ -87,19 +88,11 @@ def test_run_on_compose_measures_both_sides_and_leaves_nothing(
 def test_up_on_compose_killed_then_down_leaves_nothing(
     offline_images: object, tmp_path: Path
 ) -> None:
-    up = subprocess.Popen(
-        [CHRONO_BENCH, "up", "--runtime", "compose", "--no-seed", "--inventory", str(INVENTORY)],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+    command = [CHRONO_BENCH, "up", "--runtime", "compose", "--no-seed", "--inventory",
+               str(INVENTORY)]  # fmt: skip
+    up, state = start_up(command, tmp_path, UP_TIMEOUT_S)
     state_file = tmp_path / ".run" / "up.json"
-    deadline = time.monotonic() + UP_TIMEOUT_S
     try:
-        while not state_file.exists():
-            if up.poll() is not None or time.monotonic() > deadline:
-                up.kill()
-                pytest.fail(f"up did not come up: {up.communicate()[0][-3000:]}")
-            time.sleep(1)
-        state = json.loads(state_file.read_text())
         assert state["runtime"] == "compose" and state["project"]
         assert project_leftovers(state["project"]), "the project should be up"
         credentials = Path(state["credentials_file"])

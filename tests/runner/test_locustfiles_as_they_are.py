@@ -4,7 +4,6 @@ locust, press start through the web UI's HTTP endpoints, read its statistics, st
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -20,10 +19,12 @@ import pytest
 from harness.runtime.foreground import leftovers
 from harness.runtime.ports import free_port
 from tests.runner.test_stack_lifecycle import CLI, EXIT_TIMEOUT_S, REPO
+from tests.up_process import start_up
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 LOCUST = str(Path(sys.executable).parent / "locust")
 REQUESTS_WANTED = 15
+UP_TIMEOUT_S = 240.0
 STATS_TIMEOUT_S = 60.0
 # What each locustfile sends besides its one login per process.
 NAMES = {
@@ -36,18 +37,8 @@ NAMES = {
 def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`chrono-bench up` (seeded, everything on so requests are quick) in a subprocess."""
     cwd = tmp_path_factory.mktemp("up")
-    process = subprocess.Popen(
-        [*CLI, "up", "--optimizations", "all", "--inventory", str(REPO / "inventory.py")],
-        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    state = cwd / ".run" / "up.json"
-    deadline = time.monotonic() + 240
-    while not state.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"up did not come up: {process.communicate()[0][-2000:]}")
-        time.sleep(0.5)
-    written = json.loads(state.read_text())
+    command = [*CLI, "up", "--optimizations", "all", "--inventory", str(REPO / "inventory.py")]
+    process, written = start_up(command, cwd, UP_TIMEOUT_S)
     try:
         yield str(written["api_url"])
     finally:

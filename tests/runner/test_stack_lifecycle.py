@@ -6,18 +6,17 @@ mirakuru puts in every child's environment, which survives setpriv and forks.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
 import pytest
 
 from harness.runtime.foreground import leftovers
+from tests.up_process import start_up
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-c", "from harness.cli import main; main()"]
@@ -27,18 +26,8 @@ EXPECTED = {"postgres", "redis-server", "prometheus"}
 
 
 def _start_up(cwd: Path) -> tuple[subprocess.Popen[str], int, Path]:
-    process = subprocess.Popen(
-        [*CLI, "up", "--no-seed", "--inventory", str(REPO / "inventory.py")],
-        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    state = cwd / ".run" / "up.json"
-    deadline = time.monotonic() + UP_TIMEOUT_S
-    while not state.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"up did not come up: {process.communicate()[0][-2000:]}")
-        time.sleep(0.5)
-    written = json.loads(state.read_text())
+    command = [*CLI, "up", "--no-seed", "--inventory", str(REPO / "inventory.py")]
+    process, written = start_up(command, cwd, UP_TIMEOUT_S)
     return process, written["pid"], Path(written["run_dir"])
 
 
