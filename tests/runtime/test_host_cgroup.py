@@ -83,32 +83,37 @@ class _Engine:
         return {"CgroupDriver": "cgroupfs"}
 
 
+def _engine_gone(*args: object) -> None:
+    raise ConnectionError("engine gone")
+
+
 @writable_v1
+@pytest.mark.parametrize(
+    ("compose_cli", "down", "error", "match"),
+    [
+        # `up` fails: the start stops the stack, whose down works
+        ("false", None, UserError, "compose: `up"),
+        # `up` exits 0 but no container runs: the start stops the stack, and that down
+        # fails (the engine gone meanwhile)
+        ("true", _engine_gone, ConnectionError, "engine gone"),
+    ],
+    ids=["up-fails", "engine-gone-at-stop"],
+)
 def test_a_failed_start_removes_the_host_cgroup(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    compose_cli: str,
+    down: Any,
+    error: type[Exception],
+    match: str,
 ) -> None:
     monkeypatch.setattr("docker.from_env", lambda **kwargs: _Engine())
-    monkeypatch.setattr(compose, "compose_command", lambda: ["false"])
+    monkeypatch.setattr(compose, "compose_command", lambda: [compose_cli])
+    if down is not None:
+        monkeypatch.setattr(compose, "compose_down", down)
     stack = compose.ComposeStack(tmp_path, allocate(HOST), host_cgroup=True, project=_name())
     assert stack.host_cgroup is not None
     assert stack.options(stack.variant).cgroup_parent == f"/{stack.project}"
-    with pytest.raises(UserError, match="compose: `up"):
+    with pytest.raises(error, match=match):
         stack.start()
-    assert list(CGROUP_ROOT.glob(f"*/{stack.project}")) == []
-
-
-@writable_v1
-def test_an_engine_gone_at_stop_still_removes_the_host_cgroup(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("docker.from_env", lambda **kwargs: _Engine())
-    monkeypatch.setattr(compose, "compose_command", lambda: ["true"])
-
-    def engine_gone(*args: object) -> None:
-        raise ConnectionError("engine gone")
-
-    monkeypatch.setattr(compose, "compose_down", engine_gone)
-    stack = compose.ComposeStack(tmp_path, allocate(HOST), host_cgroup=True, project=_name())
-    with pytest.raises(ConnectionError):
-        stack.start()  # up does not see every container running: stop, which fails
     assert list(CGROUP_ROOT.glob(f"*/{stack.project}")) == []
