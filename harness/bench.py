@@ -7,6 +7,9 @@ and stats of every window; `reports/latest` points at the newest. The stack runs
 chosen runtime (harness/runtime/runtimes.py: local processes, or a compose project) from
 a temporary directory the postgres user can reach, removed afterwards, whatever the exit.
 What the runtime cannot measure is listed in results.json's environment.not_measured.
+With `host` (`run --runtime compose --host NAME`) the stack runs on a deployed inventory
+host's engine over SSH, sized by that host's budget; the connection is opened and the
+host checked before any report folder is made.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -28,7 +33,7 @@ from harness.budget import Budget, allocate
 from harness.compare import summarize
 from harness.environment import git_info, host_info, package_versions
 from harness.errors import UserError
-from harness.inventory import get_host, load_inventory
+from harness.inventory import Inventory, get_host, load_inventory
 from harness.loadgen import measure_ceiling
 from harness.loadhosts import describe_load, load_placement, reach_load_hosts
 from harness.plan import build_plan, measured_by, window_count
@@ -37,16 +42,20 @@ from harness.results import OPTIMIZATIONS, Mode, Results
 from harness.runner import ResultsLog, Runner, iso
 from harness.runtime.placement import Placement, plan_placement
 from harness.runtime.runtimes import (
-    UNAVAILABLE_SCENARIOS,
     StackSpec,
     check_runtime,
     running_stack,
+    unavailable_scenarios,
 )
 from harness.runtime.signals import exit_on_signals
 from harness.runtime.variants import BASELINE, Comparison, comparisons, parse_optimizations
+from harness.topology import host_budget
 from scenarios import stress
 from scenarios.catalog import build_scenarios, corpus_for, seed_for
 from scenarios.profiles import MeasureProfile, get_profile
+
+if TYPE_CHECKING:  # the docker SDK is imported only by runs that use it
+    from harness.runtime.engine_location import RemoteHost, SshEngine
 
 LOG = logging.getLogger(__name__)
 LOCAL_HOST = "@local"
@@ -56,6 +65,8 @@ MODES: tuple[Mode, ...] = ("isolate", "ladder", "endtoend")
 MIN_LOADGEN_RATIO = 3.0
 # A first guess of one window's duration (restart, load, collection), before any ran.
 WINDOW_GUESS_S = 12.0
+# what a host whose engine runs a compose stack must hold (not only some roles' services)
+STACK_SERVICES = ("postgres", "redis_cache", "redis_broker", "api", "worker", "prometheus")
 UNAVAILABLE_IN_BUILD = "no scenario for it is available in this build"
 
 
@@ -76,6 +87,8 @@ class RunOptions:
     # the address of this machine the API and locust's master listen on for load hosts
     # (empty: @local's chrono_address, else loopback)
     listen: str = ""
+    # compose: the inventory host whose engine runs the stack, over SSH (None: this machine)
+    host: str | None = None
 
 
 def new_run_id() -> str:
@@ -204,8 +217,19 @@ class BenchmarkSession:
         chosen = parse_optimizations(options.optimizations, OPTIMIZATIONS)
         self.modes = [parse_mode(mode) for mode in options.modes]
         inventory = load_inventory(options.inventory)
-        self.budget = allocate(get_host(inventory, LOCAL_HOST))
-        unavailable = UNAVAILABLE_SCENARIOS[self.runtime]
+        self.remote = None
+        if options.host is not None:
+            self.remote = remote_stack_host(inventory, options.host, self.runtime)
+            self.budget = host_budget(inventory, options.host)
+            missing = [name for name in STACK_SERVICES if name not in self.budget.services]
+            if missing:
+                raise UserError(
+                    f"--host: host '{options.host}' holds only part of the stack (its roles "
+                    f"leave out {', '.join(missing)}): a run needs a host with the whole stack"
+                )
+        else:
+            self.budget = allocate(get_host(inventory, LOCAL_HOST))
+        unavailable = unavailable_scenarios(self.runtime, remote=self.remote is not None)
         self.scenarios = [name for name in build_scenarios(self.budget) if name not in unavailable]
         # What the runtime (or this build) cannot measure is said so, not silently dropped.
         self.not_measured = {
@@ -230,6 +254,22 @@ class BenchmarkSession:
 
     def execute(self) -> list[Path]:
         """Measure; returns each run's folder (in the order of the modes)."""
+        stack_dir = stack_directory()
+        try:
+            # a host that cannot run the stack fails before any report folder is made
+            with exit_on_signals(), self._remote_engine(stack_dir) as engine:
+                logs = self._open_logs()
+                try:
+                    self._measure(logs, stack_dir, engine)
+                finally:
+                    for log in logs:
+                        close_log(log, self.placement.load_workers)
+        finally:
+            shutil.rmtree(stack_dir, ignore_errors=True)
+        return [log.path.parent for log in logs]
+
+    def _open_logs(self) -> list[ResultsLog]:
+        """Each mode's folder and results.json; `reports/latest` -> the last."""
         logs = []
         reports_dir = self.options.reports_dir.resolve()
         for mode in self.modes:
@@ -242,17 +282,24 @@ class BenchmarkSession:
                 results["environment"]["not_measured"] = self.not_measured  # type: ignore[typeddict-unknown-key]
             logs.append(ResultsLog(run_dir / "results.json", results))
         point_latest(reports_dir, logs[-1].path.parent)
-        stack_dir = stack_directory()
-        try:
-            with exit_on_signals():
-                self._measure(logs, stack_dir)
-        finally:
-            for log in logs:
-                close_log(log, self.placement.load_workers)
-            shutil.rmtree(stack_dir, ignore_errors=True)
-        return [log.path.parent for log in logs]
+        return logs
 
-    def _measure(self, logs: Sequence[ResultsLog], stack_dir: Path) -> None:
+    @contextmanager
+    def _remote_engine(self, stack_dir: Path) -> Iterator[SshEngine | None]:
+        """The deployed host's engine over SSH, checked (None: this machine's)."""
+        if self.remote is None:
+            yield None
+            return
+        from harness.runtime.engine_location import ssh_engine
+
+        with ExitStack() as opened:
+            with status(self.console, f"connecting to host '{self.remote.name}' over SSH"):
+                engine = opened.enter_context(ssh_engine(self.remote, stack_dir))
+            yield engine
+
+    def _measure(
+        self, logs: Sequence[ResultsLog], stack_dir: Path, engine: SshEngine | None = None
+    ) -> None:
         work_dir = logs[-1].path.parent
         with status(self.console, "measuring the load generator's ceiling on nginx"):
             ceiling = measure_ceiling(work_dir / "loadgen", self.placement)
@@ -271,6 +318,7 @@ class BenchmarkSession:
             engine_log=work_dir / "dockerd.log",
             # the stress scenario's runaway outgrows the budget's host, not this machine
             host_cgroup=any("stress" in window.scenarios() for window in self.plan),
+            engine=engine,
         )
         with running_stack(spec, self.console) as running:
             stack = running.target
@@ -285,6 +333,15 @@ class BenchmarkSession:
                 scenarios = build_scenarios(self.budget)
                 runner = Runner(stack, scenarios, self.profile, work_dir, progress=progress)
                 runner.run(logs, self.runs, self.plan)
+
+
+def remote_stack_host(inventory: Inventory, name: str, runtime: str) -> RemoteHost:
+    """The inventory host a compose run uses the engine of (`--host NAME`)."""
+    from harness.runtime.engine_location import remote_host
+
+    if runtime != "compose":
+        raise UserError("--host: only the compose runtime runs on a deployed host")
+    return remote_host(inventory, name)
 
 
 def run_benchmarks(options: RunOptions, console: Console | None = None) -> list[Path]:

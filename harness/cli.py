@@ -202,6 +202,12 @@ def run_command(
     runtime: str = typer.Option(
         "local", "--runtime", help="where the stack runs: local processes, or compose (Docker)"
     ),
+    host: str | None = typer.Option(
+        None,
+        "--host",
+        help="compose: a deployed inventory host whose engine runs the stack, reached over "
+        "SSH, with that host's budget (default: this machine's engine)",
+    ),
     pin: bool = typer.Option(
         True, "--pin/--no-pin", help="load generator and stack on separate cores (local)"
     ),
@@ -228,7 +234,7 @@ def run_command(
     options = RunOptions(
         optimizations=optimizations, modes=(mode,), repeats=repeats, profile=profile,
         runtime=runtime, pin=pin, reports_dir=reports_dir, inventory=inventory,
-        load_workers=load_workers, load_hosts=load_hosts, listen=listen,
+        load_workers=load_workers, load_hosts=load_hosts, listen=listen, host=host,
     )  # fmt: skip
     [run_dir] = run_benchmarks(options, console)
     console.print(summary_table(run_dir))

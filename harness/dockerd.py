@@ -102,20 +102,24 @@ def docker_engine(log_path: Path = Path(".run/dockerd.log")) -> Iterator[Engine]
         stop_engine(engine)
 
 
-def describe_engine(engine: Engine, compose: list[str]) -> dict[str, object]:
-    """What a run records of its engine: versions, storage driver, cgroups, and whether
-    the run started it."""
-    version = engine.client.version()
-    info = engine.client.info()
-    short = subprocess.run([*compose, "version", "--short"], capture_output=True, text=True)
+def describe_engine(client: docker.DockerClient, compose: str) -> dict[str, object]:
+    """What a run records of its engine: versions (`compose`: compose's), storage
+    driver and cgroups."""
+    version = client.version()
+    info = client.info()
     return {
         "version": str(version.get("Version", "unknown")),
         "api_version": str(version.get("ApiVersion", "unknown")),
-        "compose": short.stdout.strip() or "unknown",
+        "compose": compose or "unknown",
         "storage_driver": str(info.get("Driver", "unknown")),
         "cgroup_version": str(info.get("CgroupVersion", "unknown")),
-        "started_here": engine.started_here,
     }
+
+
+def compose_version(compose: list[str]) -> str:
+    """The version of this machine's `docker compose`, "" when it does not say."""
+    short = subprocess.run([*compose, "version", "--short"], capture_output=True, text=True)
+    return short.stdout.strip()
 
 
 def compose_command() -> list[str]:

@@ -30,10 +30,10 @@ from typing import Any
 from harness.errors import UserError
 from harness.inventory import Inventory, get_host
 from harness.runtime.placement import Placement
+from harness.ssh import SshLogin, ssh_options
 from harness.topology import LOCAL_ADDRESS, host_address
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SSH_CONNECT_TIMEOUT_S = 10
 # The check before a run: connect, then import locust where the workers will.
 SSH_CHECK_TIMEOUT_S = 60
 SSH_FAILED = 255
@@ -130,19 +130,9 @@ def ssh_command(host: LoadHost, argv: Sequence[str], env: Mapping[str, str]) -> 
             *(shlex.quote(arg) for arg in argv),
         ]
     )  # fmt: skip
-    command = [
-        "ssh", "-tt", "-p", str(host.ssh_port),
-        "-o", "BatchMode=yes",
-        "-o", f"ConnectTimeout={SSH_CONNECT_TIMEOUT_S}",
-        "-o", "LogLevel=ERROR",
-    ]  # fmt: skip
-    if host.ssh_key:
-        command += ["-i", host.ssh_key, "-o", "IdentitiesOnly=yes"]
-    if host.known_hosts_file:
-        command += ["-o", f"UserKnownHostsFile={host.known_hosts_file}"]
-        command += ["-o", "StrictHostKeyChecking=yes"]
-    target = host.address if host.ssh_user is None else f"{host.ssh_user}@{host.address}"
-    return [*command, target, remote]
+    login = SshLogin(host.address, host.ssh_port, host.ssh_user, host.ssh_key,
+                     host.known_hosts_file)  # fmt: skip
+    return ["ssh", "-tt", *ssh_options(login), login.target, remote]
 
 
 def load_placement(

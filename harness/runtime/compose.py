@@ -1,4 +1,7 @@
-"""The compose runtime: the stack as containers of one `docker compose` project on this host.
+"""The compose runtime: the stack as containers of one `docker compose` project, on this
+machine's engine or on a deployed host's over SSH (its engine location,
+harness/runtime/engine_location.py, says where compose runs and sees the bundle, where the
+published ports are reached, and which Docker client reads the containers).
 
 The bundle is rendered with the images given (the offline set by default, hence search on
 PostgreSQL), the Wayback stand-in, and the ports the harness needs published on
@@ -17,13 +20,10 @@ removed by `stop()`.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import math
-import resource
 import secrets
-import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -39,23 +39,22 @@ from docker.models.containers import Container
 from app.db.migrate import apply_migrations, set_performance_indexes
 from harness.budget import Budget
 from harness.collect.memory import MeteredGroup
-from harness.dockerd import compose_command
 from harness.errors import UserError
 from harness.images import OFFLINE_IMAGES, OFFLINE_SEARCH_BACKEND
 from harness.render import (
     DB_NAME,
     DB_USER,
-    NOFILE_LIMIT,
     Images,
     RenderOptions,
     SearchBackend,
     render_bundle,
 )
 from harness.runtime.chrono import HARNESS_APP_ENV, read_env_file, switch_env
-from harness.runtime.compose_project import PROJECT_LABEL, compose_down, project_command
+from harness.runtime.compose_project import PROJECT_LABEL
+from harness.runtime.engine_location import EngineLocation, LocalEngine
 from harness.runtime.host_cgroup import HostCgroup, check_supported
 from harness.runtime.placement import Placement
-from harness.runtime.ports import LOOPBACK, free_port
+from harness.runtime.ports import LOOPBACK
 from harness.runtime.process import Startable
 from harness.runtime.signals import signals_deferred
 from harness.runtime.variants import BASELINE, Changes, Variant, changes
@@ -65,10 +64,9 @@ LOG = logging.getLogger(__name__)
 BUNDLE_DIR = "bundle"
 UPSTREAM_ENV_PREFIX = "CHRONO_UPSTREAM_"  # python -m harness.upstream reads its options so
 PROJECT_PREFIX = "chrono-bench"
-# What the harness reaches from the host, published on loopback only.
+# What the harness reaches from the host, published on the engine host's loopback only.
 PUBLISHED = ("postgres", "redis_cache", "redis_broker", "prometheus")
 UP_TIMEOUT_S = 600
-INTERRUPT_GRACE_S = 30
 SERVICE_LABEL = "com.docker.compose.service"
 BYTES_PER_MB = 1024 * 1024
 NS_PER_S = 1e9
@@ -96,6 +94,7 @@ class ComposeStack(Startable):
         resource_limits: bool | None = None,
         project: str | None = None,
         host_cgroup: bool = False,
+        engine: EngineLocation | None = None,
     ) -> None:
         self.run_dir = run_dir
         self.budget = budget
@@ -109,11 +108,15 @@ class ComposeStack(Startable):
         self._seed = seed
         self.corpus = corpus or CorpusConfig()
         self.project = project or f"{PROJECT_PREFIX}-{secrets.token_hex(4)}"
-        self.ports = {name: free_port() for name in ("api", *PUBLISHED)}
+        # where compose runs and sees the bundle, and where the harness reaches the ports
+        # the stack publishes (on the engine host's loopback): this machine, or a host
+        self.engine = engine or LocalEngine()
+        self.ports = self.engine.publish_ports(("api", *PUBLISHED))
         self.bundle = run_dir / BUNDLE_DIR
-        self._compose = compose_command()
-        self._client = docker.from_env(timeout=120)
+        self._client = self.engine.client
         self._started = False
+        if host_cgroup and not isinstance(self.engine, LocalEngine):
+            raise UserError("compose: the host cgroup exists on this machine's engine only")
         # every container under a parent cgroup holding the budget's host (stress runs)
         self.host_cgroup = (
             HostCgroup(self.project, budget.host.memory_mb, budget.host.cpus)
@@ -123,13 +126,17 @@ class ComposeStack(Startable):
         if search_backend == "postgres" and images == OFFLINE_IMAGES:
             LOG.warning("offline image set: no Meilisearch image, search runs on PostgreSQL")
 
+    def address(self, service: str) -> str:
+        """`host:port` where this machine reaches a service the stack publishes."""
+        return f"{LOOPBACK}:{self.engine.reach(self.ports[service])}"
+
     @property
     def api_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.ports['api']}"
+        return f"http://{self.address('api')}"
 
     @property
     def prometheus_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.ports['prometheus']}"
+        return f"http://{self.address('prometheus')}"
 
     @property
     def upstream_url(self) -> str:
@@ -140,7 +147,7 @@ class ComposeStack(Startable):
     @property
     def database_url(self) -> str:
         password = self._secrets()["POSTGRES_PASSWORD"]
-        return f"postgresql://{DB_USER}:{password}@{LOOPBACK}:{self.ports['postgres']}/{DB_NAME}"
+        return f"postgresql://{DB_USER}:{password}@{self.address('postgres')}/{DB_NAME}"
 
     def superuser_dsn(self) -> str:
         # POSTGRES_USER is the cluster's superuser, as in the official image
@@ -152,11 +159,11 @@ class ComposeStack(Startable):
 
     def cache_url(self) -> str:
         password = self._secrets()["REDIS_CACHE_PASSWORD"]
-        return f"redis://:{password}@{LOOPBACK}:{self.ports['redis_cache']}/0"
+        return f"redis://:{password}@{self.address('redis_cache')}/0"
 
     def broker_url(self) -> str:
         password = self._secrets()["REDIS_BROKER_PASSWORD"]
-        return f"redis://:{password}@{LOOPBACK}:{self.ports['redis_broker']}/0"
+        return f"redis://:{password}@{self.address('redis_broker')}/0"
 
     def api_pids(self) -> list[int]:
         return self._group("api")
@@ -183,8 +190,7 @@ class ComposeStack(Startable):
             migrate=True,
             app_environment={**HARNESS_APP_ENV, **switch_env(variant)},
             published_ports={name: self.ports[name] for name in PUBLISHED},
-            # an engine we started inherits our hard limit, and cannot go above it
-            nofile_limit=min(NOFILE_LIMIT, resource.getrlimit(resource.RLIMIT_NOFILE)[1]),
+            nofile_limit=self.engine.nofile_limit(),
             cgroup_parent=self.host_cgroup.parent if self.host_cgroup else "",
         )
 
@@ -233,6 +239,7 @@ class ComposeStack(Startable):
     def up(self, *services: str) -> None:
         """`up -d --wait` (of `services`, or all), then check that every container started:
         compose can exit 0 when one never did (an engine refusing its ulimits, say)."""
+        self.engine.sync(self.project, self.bundle)
         self.compose("up", "-d", "--wait", *services, timeout_s=UP_TIMEOUT_S)
         for name, service in self.services().items():
             if service.get("restart") == "no" or (services and name not in services):
@@ -323,29 +330,9 @@ class ComposeStack(Startable):
         }
 
     def compose(self, *args: str, timeout_s: float = UP_TIMEOUT_S) -> str:
-        """Run `docker compose` for this project in the bundle; a failure is a UserError."""
-        command = project_command(self._compose, self.project, self.bundle, *args)
-        LOG.info("%s", " ".join(command[2:]))
-        what = " ".join(args)
-        with subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        ) as process:
-            try:
-                stdout, stderr = process.communicate(timeout=timeout_s)
-            except subprocess.TimeoutExpired as error:
-                process.kill()
-                raise UserError(f"compose: `{what}` took over {timeout_s:.0f} s") from error
-            except BaseException:
-                # Ctrl-C or SIGTERM: compose is let to cancel its requests, or the engine
-                # may create a container it asked for after `down` has looked
-                process.terminate()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.communicate(timeout=INTERRUPT_GRACE_S)
-                raise
-        if process.returncode != 0:
-            tail = " / ".join(stderr.strip().splitlines()[-3:])
-            raise UserError(f"compose: `{what}` failed: {tail}")
-        return stdout
+        """Run `docker compose` for this project where its engine is; a failure is a
+        UserError."""
+        return self.engine.run(self.project, self.bundle, *args, timeout_s=timeout_s)
 
     def stop(self) -> None:
         """`down -v`: remove the project's containers, network and volumes; safe twice.
@@ -354,7 +341,7 @@ class ComposeStack(Startable):
             return
         with signals_deferred():
             try:
-                compose_down(self._compose, self.project, self.bundle, self._client)
+                self.engine.down(self.project, self.bundle)
             finally:  # an engine gone meanwhile fails the down, not the cgroup's removal
                 if self.host_cgroup is not None:
                     self.host_cgroup.remove()

@@ -19,6 +19,7 @@ import docker.errors
 LOG = logging.getLogger(__name__)
 PROJECT_LABEL = "com.docker.compose.project"
 DOWN_TIMEOUT_S = 180
+DOWN_ARGS = ("down", "-v", "--remove-orphans", "--timeout", "10")
 
 
 def project_command(compose: list[str], project: str, bundle: Path, *args: str) -> list[str]:
@@ -31,16 +32,16 @@ def project_command(compose: list[str], project: str, bundle: Path, *args: str) 
 
 
 def compose_down(
-    compose: list[str], project: str, bundle: Path, client: docker.DockerClient | None = None
+    command: list[str], project: str, client: docker.DockerClient | None = None
 ) -> None:
-    """`docker compose down -v` of a project rendered into `bundle` (also a project whose
+    """`command`, a `docker compose down` (DOWN_ARGS) of the project (also of one whose
     harness was killed), then whatever it left removed; a failure is logged, not raised:
     it runs on the way out."""
-    command = project_command(compose, project, bundle,
-                              "down", "-v", "--remove-orphans", "--timeout", "10")  # fmt: skip
     LOG.info("%s", " ".join(command[2:]))
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=DOWN_TIMEOUT_S)
+        # a session of its own: a Ctrl-C at the terminal meanwhile must not cut it short
+        done = subprocess.run(command, capture_output=True, text=True, timeout=DOWN_TIMEOUT_S,
+                              stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     except subprocess.TimeoutExpired:
         LOG.error("compose project %s: down took over %d s", project, DOWN_TIMEOUT_S)
     else:

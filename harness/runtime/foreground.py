@@ -130,10 +130,13 @@ def _down_compose_leftovers(state: UpState) -> None:
     """The compose project a killed `up` left, and the engine it started for it."""
     from harness.dockerd import compose_command, engine_answers, stop_dockerd
     from harness.runtime.compose import BUNDLE_DIR
-    from harness.runtime.compose_project import compose_down
+    from harness.runtime.compose_project import DOWN_ARGS, compose_down, project_command
 
     if engine_answers():
-        compose_down(compose_command(), state.project, Path(state.run_dir) / BUNDLE_DIR)
+        bundle = Path(state.run_dir) / BUNDLE_DIR
+        compose_down(
+            project_command(compose_command(), state.project, bundle, *DOWN_ARGS), state.project
+        )
     if state.engine_pid and _alive(state.engine_pid):
         stop_dockerd(state.engine_pid)
 

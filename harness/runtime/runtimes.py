@@ -3,7 +3,8 @@
 - `local`: the stack as processes on this host (harness/runtime/local.py).
 - `compose`: one docker compose project on this host's engine (harness/runtime/compose.py),
   the engine started when none answers (harness/dockerd.py), the offline image set built,
-  or reused when built, first (harness/images.py).
+  or reused when built, first (harness/images.py); or, with `--host NAME`, on a deployed
+  inventory host's engine over SSH (harness/runtime/engine_location.py).
 
 `running_stack()` starts the chosen stack and stops it however its block ends (the
 compose project is downed with its volumes, then the engine stopped if it was started
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -26,6 +28,9 @@ from harness.runtime.placement import Placement
 from harness.runtime.stack import Target
 from harness.runtime.variants import BASELINE, Variant
 from harness.upstream.corpus import CorpusConfig
+
+if TYPE_CHECKING:  # the docker SDK is imported only by runs that use it
+    from harness.runtime.engine_location import EngineLocation, SshEngine
 
 RUNTIMES = ("local", "compose")
 # Scenarios a runtime cannot run, and why: what only they measure is not measured there,
@@ -40,6 +45,12 @@ UNAVAILABLE_SCENARIOS: dict[str, dict[str, str]] = {
         "app image does not carry (its build leaves app/frontend out): use --runtime local",
     },
 }
+# ...and what the compose runtime cannot run on a deployed host's engine
+REMOTE_UNAVAILABLE_SCENARIOS: dict[str, str] = {
+    "stress": "the stress scenario grows a worker past the budget's host memory, held by a "
+    "cgroup on this machine only: on a deployed host it would exhaust that host's real "
+    "memory (run it without --host)",
+}
 ENGINE_LOG = Path(".run/dockerd.log")
 
 
@@ -47,6 +58,14 @@ def check_runtime(name: str) -> str:
     if name not in RUNTIMES:
         raise UserError(f"unknown runtime '{name}': choose {' or '.join(RUNTIMES)}")
     return name
+
+
+def unavailable_scenarios(runtime: str, remote: bool = False) -> dict[str, str]:
+    """Scenarios the runtime cannot run (on a deployed host's engine when `remote`), and why."""
+    unavailable = dict(UNAVAILABLE_SCENARIOS[runtime])
+    if remote:
+        unavailable.update(REMOTE_UNAVAILABLE_SCENARIOS)
+    return unavailable
 
 
 @dataclass(frozen=True)
@@ -65,6 +84,9 @@ class StackSpec:
     # compose: every container under a cgroup holding the budget's host (the stress
     # scenario; harness/runtime/host_cgroup.py)
     host_cgroup: bool = False
+    # compose: a deployed host's engine over SSH (harness/runtime/engine_location.py),
+    # opened and closed by the caller; None: this machine's
+    engine: SshEngine | None = None
 
 
 @dataclass(frozen=True)
@@ -99,32 +121,66 @@ def running_stack(spec: StackSpec, console: Console | None = None) -> Iterator[R
 
 @contextmanager
 def _compose_stack(spec: StackSpec, console: Console | None) -> Iterator[RunningStack]:
-    from harness.dockerd import compose_command, describe_engine, docker_engine
-    from harness.images import build_images
     from harness.runtime.compose import ComposeStack
+    from harness.runtime.engine_location import LocalEngine
 
-    with docker_engine(spec.engine_log) as engine:
-        with status(console, "the offline image set (built once, then reused)") as update:
-            reports = build_images(engine.client, progress=update)
+    with _compose_engine(spec, console) as (engine, images):
         stack = ComposeStack(spec.run_dir, spec.budget, placement=spec.placement,
                              variant=spec.variant, corpus=spec.corpus, seed=spec.seed,
-                             host_cgroup=spec.host_cgroup)  # fmt: skip
+                             host_cgroup=spec.host_cgroup, engine=engine)  # fmt: skip
         with status(console, f"starting the stack: docker compose project {stack.project}"):
             stack.start()
         try:
             environment: dict[str, object] = {
-                "engine": {**describe_engine(engine, compose_command()), "project": stack.project},
-                "images": {
-                    report.tag: {
-                        "id": engine.client.images.get(report.tag).short_id,
-                        "outcome": report.outcome,
-                    }
-                    for report in reports
-                },
+                "engine": {**engine.describe(), "project": stack.project},
+                "images": images,
                 # the offline set has no Meilisearch image
                 "search_backend": stack.search_backend,
             }
-            pid = engine.process.pid if engine.process is not None else 0
+            if spec.engine is not None:
+                environment["loadgen_note"] = (
+                    f"the load reached the API on host '{spec.engine.host.name}' through the "
+                    "SSH tunnel from this machine: its latencies include the tunnel's"
+                )
+            pid = 0
+            if isinstance(engine, LocalEngine) and engine.engine and engine.engine.process:
+                pid = engine.engine.process.pid
             yield RunningStack(stack, environment, stack.project, pid)
         finally:
             stack.stop()
+
+
+@contextmanager
+def _compose_engine(
+    spec: StackSpec, console: Console | None
+) -> Iterator[tuple[EngineLocation, dict[str, object]]]:
+    """The engine (a host's, opened by the caller, or this machine's, started when none
+    answers), and its offline images (built here once, then reused; deployed on a host)."""
+    from harness.dockerd import docker_engine
+    from harness.images import OFFLINE_SPECS, build_images
+    from harness.runtime.engine_location import LocalEngine
+
+    if spec.engine is not None:
+        client = spec.engine.client
+        yield (
+            spec.engine,
+            {
+                image.tag: {"id": client.images.get(image.tag).short_id, "outcome": "deployed"}
+                for image in OFFLINE_SPECS
+            },
+        )
+        return
+
+    with docker_engine(spec.engine_log) as engine:
+        with status(console, "the offline image set (built once, then reused)") as update:
+            reports = build_images(engine.client, progress=update)
+        yield (
+            LocalEngine(engine),
+            {
+                report.tag: {
+                    "id": engine.client.images.get(report.tag).short_id,
+                    "outcome": report.outcome,
+                }
+                for report in reports
+            },
+        )

@@ -14,7 +14,7 @@ import pytest
 from harness.budget import allocate
 from harness.errors import UserError
 from harness.inventory import HostSpec
-from harness.runtime import compose
+from harness.runtime import compose, engine_location
 from harness.runtime.host_cgroup import (
     BYTES_PER_MB,
     CFS_PERIOD_US,
@@ -108,9 +108,9 @@ def test_a_failed_start_removes_the_host_cgroup(
     match: str,
 ) -> None:
     monkeypatch.setattr("docker.from_env", lambda **kwargs: _Engine())
-    monkeypatch.setattr(compose, "compose_command", lambda: [compose_cli])
+    monkeypatch.setattr(engine_location, "compose_command", lambda: [compose_cli])
     if down is not None:
-        monkeypatch.setattr(compose, "compose_down", down)
+        monkeypatch.setattr(engine_location, "compose_down", down)
     stack = compose.ComposeStack(tmp_path, allocate(HOST), host_cgroup=True, project=_name())
     assert stack.host_cgroup is not None
     assert stack.options(stack.variant).cgroup_parent == f"/{stack.project}"

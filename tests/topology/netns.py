@@ -1,4 +1,5 @@
-"""Hosts for tests: network namespaces on a bridge, each with its own address and sshd.
+"""Hosts for tests: network namespaces on a bridge, each with its own address and sshd;
+or this machine itself as a host, through an sshd on loopback (`loopback_sshd`).
 
 A bridge in the root namespace holds the controller's address (.1, where locust's master
 listens); each host is a namespace with a veth pair onto the bridge, an address of its
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SSHD = "/usr/sbin/sshd"
+LOOPBACK = "127.0.0.1"
 SSH_PORT = 2222
 PRIVILEGE_SEPARATION_DIR = Path("/run/sshd")
 READY_TIMEOUT_S = 15.0
@@ -116,7 +118,6 @@ def namespace_hosts(names: list[str], base: Path) -> Iterator[NsNetwork]:
         run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(network.key))
         for index, name in enumerate(names):
             network.hosts[name] = _add_host(network, name, tag, f"{prefix}.{index + 2}", base)
-        PRIVILEGE_SEPARATION_DIR.mkdir(mode=0o755, exist_ok=True)
         for host in network.hosts.values():
             _start_sshd(network, host)
         yield network
@@ -140,38 +141,105 @@ def _add_host(network: NsNetwork, name: str, tag: str, address: str, base: Path)
 
 
 def _start_sshd(network: NsNetwork, host: NsHost) -> None:
-    key = host.dir / "host_ed25519_key"
+    host.sshd = start_sshd(
+        host.dir, host.address, SSH_PORT, network.key, network.known_hosts, host.namespace
+    )
+
+
+def start_sshd(
+    directory: Path,
+    address: str,
+    port: int,
+    client_key: Path,
+    known_hosts: Path,
+    namespace: str | None = None,
+) -> subprocess.Popen[bytes]:
+    """An sshd (`-D`, our child) on `address:port` (in `namespace`, else in this one)
+    with a host key generated in `directory` (added to `known_hosts`) that lets in only
+    `client_key`; waited for until it answers."""
+    key = directory / "host_ed25519_key"
     run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key))
-    shutil.copy(f"{network.key}.pub", host.dir / "authorized_keys")
-    config = host.dir / "sshd_config"
-    config.write_text(SSHD_CONFIG.format(address=host.address, port=SSH_PORT, dir=host.dir))
+    shutil.copy(f"{client_key}.pub", directory / "authorized_keys")
+    config = directory / "sshd_config"
+    config.write_text(SSHD_CONFIG.format(address=address, port=port, dir=directory))
     public = Path(f"{key}.pub").read_text().split()
-    with network.known_hosts.open("a") as known:
-        known.write(f"[{host.address}]:{SSH_PORT} {public[0]} {public[1]}\n")
-    host.sshd = subprocess.Popen(
-        ["ip", "netns", "exec", host.namespace, SSHD, "-D", "-f", str(config),
-         "-E", str(host.dir / "sshd.log")],
+    with known_hosts.open("a") as known:
+        known.write(f"[{address}]:{port} {public[0]} {public[1]}\n")
+    PRIVILEGE_SEPARATION_DIR.mkdir(mode=0o755, exist_ok=True)
+    inside = ["ip", "netns", "exec", namespace] if namespace else []
+    sshd = subprocess.Popen(
+        [*inside, SSHD, "-D", "-f", str(config), "-E", str(directory / "sshd.log")],
         stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     deadline = time.monotonic() + READY_TIMEOUT_S
     while True:
-        with suppress(OSError), socket.create_connection((host.address, SSH_PORT), timeout=1):
-            return
-        if time.monotonic() > deadline or host.sshd.poll() is not None:
-            raise RuntimeError(f"sshd in {host.namespace} did not start: see {host.dir}/sshd.log")
+        with suppress(OSError), socket.create_connection((address, port), timeout=1):
+            return sshd
+        if time.monotonic() > deadline or sshd.poll() is not None:
+            _stop(sshd)
+            where = namespace or "this namespace"
+            raise RuntimeError(f"sshd in {where} did not start: see {directory}/sshd.log")
         time.sleep(0.1)
+
+
+@dataclass
+class LoopbackSsh:
+    """An sshd on this machine's loopback: a "remote" host that is this machine."""
+
+    address: str
+    port: int
+    key: Path
+    known_hosts: Path
+    sshd: subprocess.Popen[bytes]
+
+    def inventory_data(self) -> dict[str, object]:
+        return {
+            "ssh_hostname": self.address,
+            "ssh_port": self.port,
+            "ssh_user": "root",
+            "ssh_key": str(self.key),
+            "ssh_known_hosts_file": str(self.known_hosts),
+        }
+
+
+def sshd_unavailable() -> str | None:
+    """Why a loopback sshd cannot be started here (it logs in as root), or None."""
+    if os.geteuid() != 0:
+        return "the loopback sshd lets root in: run as root"
+    if not Path(SSHD).exists():
+        return "no sshd (Debian package openssh-server)"
+    return None
+
+
+@contextmanager
+def loopback_sshd(base: Path, port: int) -> Iterator[LoopbackSsh]:
+    """An sshd on 127.0.0.1:`port` letting root in with a key generated in `base`."""
+    base.mkdir(parents=True, exist_ok=True)
+    key = base / "id_ed25519"
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key))
+    known_hosts = base / "known_hosts"
+    sshd = start_sshd(base, LOOPBACK, port, key, known_hosts)
+    try:
+        yield LoopbackSsh(LOOPBACK, port, key, known_hosts, sshd)
+    finally:
+        _stop(sshd)
+
+
+def _stop(sshd: subprocess.Popen[bytes]) -> None:
+    if sshd.poll() is None:
+        sshd.terminate()
+        with suppress(subprocess.TimeoutExpired):
+            sshd.wait(timeout=10)
+    if sshd.poll() is None:
+        sshd.kill()
+        sshd.wait()
 
 
 def _remove(network: NsNetwork) -> None:
     """Stop sshd, kill whatever still runs in a namespace, delete namespaces and bridge."""
     for host in network.hosts.values():
-        if host.sshd is not None and host.sshd.poll() is None:
-            host.sshd.terminate()
-            with suppress(subprocess.TimeoutExpired):
-                host.sshd.wait(timeout=10)
-            if host.sshd.poll() is None:
-                host.sshd.kill()
-                host.sshd.wait()
+        if host.sshd is not None:
+            _stop(host.sshd)
         with suppress(subprocess.CalledProcessError):
             for pid in host.pids():
                 with suppress(ProcessLookupError):
