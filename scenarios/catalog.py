@@ -30,7 +30,10 @@ def build_scenarios(budget: Budget | None = None) -> dict[str, Scenario]:
         host_cpus = math.ceil(budget.host.cpus)
         scenarios.append(
             StressScenario(
-                host_cpus, budget["worker"].memory_mb, host_memory_mb=budget.host.memory_mb
+                host_cpus,
+                budget["worker"].memory_mb,
+                host_memory_mb=budget.host.memory_mb,
+                pool=int(budget["worker"].settings["worker_concurrency"]),
             )
         )
     return {scenario.name: scenario for scenario in scenarios}

@@ -81,27 +81,39 @@ STRESS_BASE: Variant = frozenset(
 )
 BEFORE: Variant = STRESS_BASE
 AFTER: Variant = STRESS_BASE | {OPTIMIZATION}
-# Busy processes and a growing allocation, for `duration` seconds; python is in the image.
+# The runaway, shaped like the worker it runs in: busy processes, and a prefork pool of
+# `pool` children whose tasks' memory grows (a page body read whole, the report's
+# non-streaming scraper) until the hog's total reaches memory_mb after growth_s. A child
+# the kernel kills is replaced at once and its task runs again from nothing, as the
+# report's Celery settings do (acks late, rejected on a lost worker): the runaway keeps
+# pressing for as long as it lasts. Python is in the image.
 HOG_PROGRAM = """
 import multiprocessing, os, sys, time
 duration, memory_mb, spinners = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-growth_s, step_mb = float(sys.argv[4]), int(sys.argv[5])
-started = time.time()
-deadline = started + duration
+growth_s, step_mb, pool = float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+deadline = time.time() + duration
+share_mb = memory_mb / pool
 def spin():
     os.nice(19)  # the container's CPU goes to its spinners, yet the growth keeps its pace
     while time.time() < deadline:
         pass
+def task(born):
+    held = []
+    while time.time() < deadline:
+        due = share_mb * min(1.0, (time.time() - born) / growth_s)
+        while len(held) * step_mb < due:
+            held.append(b"x" * (step_mb << 20))
+        time.sleep(0.05)
+def child():
+    process = multiprocessing.Process(target=task, args=(time.time(),))
+    process.start()
+    return process
 for _ in range(spinners):
-    multiprocessing.Process(target=spin, daemon=False).start()
-held = []
-while len(held) * step_mb < memory_mb:
-    due = memory_mb * min(1.0, (time.time() - started) / growth_s)
-    while len(held) * step_mb < due:
-        held.append(b"x" * (step_mb << 20))
-    time.sleep(0.05)
+    multiprocessing.Process(target=spin).start()
+children = [child() for _ in range(pool)]
 while time.time() < deadline:
-    time.sleep(0.2)
+    children = [c if c.is_alive() or c.exitcode == 0 else child() for c in children]
+    time.sleep(0.1)
 """
 
 
@@ -125,9 +137,12 @@ class Hog:
     memory_mb: int
     duration_s: float
     growth_s: float  # it reaches memory_mb after this long, in HOG_STEP_MB steps
+    pool: int = 1  # children sharing memory_mb, each replaced when killed
 
     def command(self) -> list[str]:
-        arguments = (self.duration_s, self.memory_mb, self.cpus, self.growth_s, HOG_STEP_MB)
+        arguments = (
+            self.duration_s, self.memory_mb, self.cpus, self.growth_s, HOG_STEP_MB, self.pool
+        )  # fmt: skip
         return ["python", "-c", HOG_PROGRAM, *map(str, arguments)]
 
 
@@ -135,11 +150,14 @@ class StressScenario:
     name = "stress"
     metrics = STRESS_METRICS
 
-    def __init__(self, host_cpus: int, worker_memory_mb: int, *, host_memory_mb: int) -> None:
+    def __init__(
+        self, host_cpus: int, worker_memory_mb: int, *, host_memory_mb: int, pool: int = 1
+    ) -> None:
         self.api = ApiScenario()
         self.host_cpus = host_cpus
         self.worker_memory_mb = worker_memory_mb
         self.host_memory_mb = host_memory_mb
+        self.pool = pool  # the worker's prefork pool the runaway is spread over
         # the variant of the last warm-up or window: the containers are warm under it
         self._warm: Variant | None = None
 
@@ -163,7 +181,10 @@ class StressScenario:
             cpus=CPU_HOGS_PER_CPU * self.host_cpus,
             memory_mb=int(memory_mb),
             duration_s=HOG_LEAD_S + profile.api_duration_s + HOG_TAIL_S,
-            growth_s=HOG_LEAD_S + profile.api_duration_s,
+            # full size by the middle of the load: its second half meets a runaway that
+            # keeps hitting the memory it may take, its killed children replaced
+            growth_s=HOG_LEAD_S + profile.api_duration_s / 2,
+            pool=self.pool,
         )
 
     def run(self, target: Target, profile: MeasureProfile, out_dir: Path) -> WindowRecord:
