@@ -38,7 +38,6 @@ from harness.upstream.server import UpstreamServer
 LOG = logging.getLogger(__name__)
 CONF_LINE = re.compile(r"^\s*([a-z_.]+)\s*=\s*(.+?)\s*(#.*)?$")
 BUNDLE_DIR = "bundle"
-CREDENTIALS_FILE = "credentials.env"
 PORT_NAMES = (
     "api", "prometheus", "postgres_exporter", "redis_cache_exporter",
     "redis_broker_exporter", "worker_metrics",
@@ -144,10 +143,6 @@ class LocalStack(Startable):
     def database_url(self) -> str:
         return self.postgres.dsn()
 
-    @property
-    def credentials_file(self) -> Path:
-        return self.run_dir / CREDENTIALS_FILE
-
     def superuser_dsn(self) -> str:
         return self.postgres.dsn(superuser=True)
 
@@ -204,7 +199,6 @@ class LocalStack(Startable):
             self._seed(self.database_url)
         self._start_app(api=True, workers=True)
         self._start_monitoring()
-        self._write_credentials()
 
     def _start_upstream(self) -> None:
         self.upstream.start()
@@ -315,16 +309,3 @@ class LocalStack(Startable):
         self.workers = []
         while self._stops:
             _quietly(self._stops.pop())
-
-    def _write_credentials(self) -> None:
-        """The endpoints and secrets a person needs to use the stack, readable by root only."""
-        lines = {
-            "CHRONO_API_URL": self.api_url,
-            "CHRONO_PROMETHEUS_URL": self.prometheus_url,
-            **self.app_endpoints(),
-            "CHRONO_POSTGRES_SUPERUSER_URL": self.superuser_dsn(),
-        }
-        path = self.credentials_file
-        path.touch(mode=0o600)
-        path.chmod(0o600)
-        path.write_text("".join(f"{key}={value}\n" for key, value in lines.items()))

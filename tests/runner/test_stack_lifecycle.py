@@ -28,7 +28,15 @@ EXPECTED = {"postgres", "redis-server", "prometheus"}
 def _start_up(cwd: Path) -> tuple[subprocess.Popen[str], int, Path]:
     command = [*CLI, "up", "--no-seed", "--inventory", str(REPO / "inventory.py")]
     process, written = start_up(command, cwd, UP_TIMEOUT_S)
+    _check_credentials(Path(written["credentials_file"]))
     return process, written["pid"], Path(written["run_dir"])
+
+
+def _check_credentials(path: Path) -> None:
+    """One file with every endpoint, the stand-in's too on local, for root only."""
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    keys = {line.split("=", 1)[0] for line in path.read_text().splitlines()}
+    assert {"CHRONO_API_URL", "CHRONO_DATABASE_URL", "CHRONO_WAYBACK_URL"} <= keys, keys
 
 
 def _names(pid: int, run_dir: Path) -> set[str]:
