@@ -56,6 +56,7 @@ from harness.runtime.host_cgroup import HostCgroup, check_supported
 from harness.runtime.placement import Placement
 from harness.runtime.ports import LOOPBACK
 from harness.runtime.process import Startable
+from harness.runtime.project_owner import ProjectOwner, sweep_abandoned
 from harness.runtime.signals import signals_deferred
 from harness.runtime.variants import BASELINE, Changes, Variant, changes
 from harness.upstream.corpus import CorpusConfig
@@ -108,6 +109,8 @@ class ComposeStack(Startable):
         self._seed = seed
         self.corpus = corpus or CorpusConfig()
         self.project = project or f"{PROJECT_PREFIX}-{secrets.token_hex(4)}"
+        # held while the project lives: a later start takes it down if we die first
+        self._owner = ProjectOwner(self.project)
         # where compose runs and sees the bundle, and where the harness reaches the ports
         # the stack publishes (on the engine host's loopback): this machine, or a host
         self.engine = engine or LocalEngine()
@@ -200,6 +203,7 @@ class ComposeStack(Startable):
         try:
             render_bundle(self.budget, self.bundle, options=self.options(self.variant))
             self._started = True
+            self._owner.acquire()
             if self.host_cgroup is not None:
                 check_supported(str(self._client.info().get("CgroupDriver", "unknown")))
                 self.host_cgroup.create()
@@ -345,6 +349,7 @@ class ComposeStack(Startable):
             finally:  # an engine gone meanwhile fails the down, not the cgroup's removal
                 if self.host_cgroup is not None:
                     self.host_cgroup.remove()
+                self._owner.release()
         self._started = False
 
     def _stats(self, service: str) -> dict[str, Any]:
@@ -386,3 +391,18 @@ def changed_services(before: Mapping[str, Any], after: Mapping[str, Any]) -> lis
         if service.get("network_mode", "").removeprefix("service:") in changed
     }
     return sorted(changed)
+
+
+def sweep_abandoned_projects(engine: EngineLocation) -> list[str]:
+    """Take down this harness's projects on `engine` whose harness died before its down
+    (harness/runtime/project_owner.py), with their host cgroups; say which."""
+    containers = engine.client.containers.list(all=True, filters={"label": PROJECT_LABEL})
+    projects = {container.labels.get(PROJECT_LABEL, "") for container in containers}
+
+    def down(project: str) -> None:
+        engine.down(project, Path(project))  # by its name: the bundle went with its run
+        if isinstance(engine, LocalEngine):
+            HostCgroup(project, 0, 0).remove()
+
+    ours = [project for project in projects if project.startswith(f"{PROJECT_PREFIX}-")]
+    return sweep_abandoned(ours, down)

@@ -121,10 +121,14 @@ def running_stack(spec: StackSpec, console: Console | None = None) -> Iterator[R
 
 @contextmanager
 def _compose_stack(spec: StackSpec, console: Console | None) -> Iterator[RunningStack]:
-    from harness.runtime.compose import ComposeStack
+    from harness.runtime.compose import ComposeStack, sweep_abandoned_projects
     from harness.runtime.engine_location import LocalEngine
 
     with _compose_engine(spec, console) as (engine, images):
+        swept = sweep_abandoned_projects(engine)
+        if swept and console is not None:
+            console.print(f"took down {len(swept)} project(s) left by a harness that died: "
+                          f"{', '.join(swept)}", markup=False)  # fmt: skip
         stack = ComposeStack(spec.run_dir, spec.budget, placement=spec.placement,
                              variant=spec.variant, corpus=spec.corpus, seed=spec.seed,
                              host_cgroup=spec.host_cgroup, engine=engine)  # fmt: skip
