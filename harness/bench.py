@@ -55,7 +55,7 @@ from scenarios.catalog import build_scenarios, corpus_for, seed_for
 from scenarios.profiles import MeasureProfile, get_profile
 
 if TYPE_CHECKING:  # the docker SDK is imported only by runs that use it
-    from harness.runtime.engine_location import RemoteHost, SshEngine
+    from harness.runtime.ssh_engine import RemoteHost, SshEngine
 
 LOG = logging.getLogger(__name__)
 LOCAL_HOST = "@local"
@@ -290,7 +290,7 @@ class BenchmarkSession:
         if self.remote is None:
             yield None
             return
-        from harness.runtime.engine_location import ssh_engine
+        from harness.runtime.ssh_engine import ssh_engine
 
         with ExitStack() as opened:
             with status(self.console, f"connecting to host '{self.remote.name}' over SSH"):
@@ -337,7 +337,7 @@ class BenchmarkSession:
 
 def remote_stack_host(inventory: Inventory, name: str, runtime: str) -> RemoteHost:
     """The inventory host a compose run uses the engine of (`--host NAME`)."""
-    from harness.runtime.engine_location import remote_host
+    from harness.runtime.ssh_engine import remote_host
 
     if runtime != "compose":
         raise UserError("--host: only the compose runtime runs on a deployed host")

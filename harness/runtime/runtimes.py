@@ -4,7 +4,7 @@
 - `compose`: one docker compose project on this host's engine (harness/runtime/compose.py),
   the engine started when none answers (harness/dockerd.py), the offline image set built,
   or reused when built, first (harness/images.py); or, with `--host NAME`, on a deployed
-  inventory host's engine over SSH (harness/runtime/engine_location.py).
+  inventory host's engine over SSH (harness/runtime/ssh_engine.py).
 
 `running_stack()` starts the chosen stack and stops it however its block ends (the
 compose project is downed with its volumes, then the engine stopped if it was started
@@ -30,7 +30,8 @@ from harness.runtime.variants import BASELINE, Variant
 from harness.upstream.corpus import CorpusConfig
 
 if TYPE_CHECKING:  # the docker SDK is imported only by runs that use it
-    from harness.runtime.engine_location import EngineLocation, SshEngine
+    from harness.runtime.engine_location import EngineLocation
+    from harness.runtime.ssh_engine import SshEngine
 
 RUNTIMES = ("local", "compose")
 # Scenarios a runtime cannot run, and why: what only they measure is not measured there,
@@ -84,7 +85,7 @@ class StackSpec:
     # compose: every container under a cgroup holding the budget's host (the stress
     # scenario; harness/runtime/host_cgroup.py)
     host_cgroup: bool = False
-    # compose: a deployed host's engine over SSH (harness/runtime/engine_location.py),
+    # compose: a deployed host's engine over SSH (harness/runtime/ssh_engine.py),
     # opened and closed by the caller; None: this machine's
     engine: SshEngine | None = None
 

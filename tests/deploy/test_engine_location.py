@@ -14,7 +14,8 @@ import pytest
 from harness.bench import BenchmarkSession, RunOptions
 from harness.errors import UserError
 from harness.inventory import load_inventory
-from harness.runtime.engine_location import (
+from harness.runtime.runtimes import REMOTE_UNAVAILABLE_SCENARIOS
+from harness.runtime.ssh_engine import (
     DOCKER_SOCKET,
     PID_FILE,
     SshEngine,
@@ -22,7 +23,6 @@ from harness.runtime.engine_location import (
     remote_host,
     tar_bundle,
 )
-from harness.runtime.runtimes import REMOTE_UNAVAILABLE_SCENARIOS
 from harness.ssh import SshLogin, ssh_options
 
 INVENTORY = """
