@@ -8,8 +8,6 @@ forwarded port. An unreachable host fails in one line."""
 from __future__ import annotations
 
 import json
-import resource
-import secrets
 import subprocess
 import sys
 import time
@@ -18,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import docker
 import psutil
 import pytest
 
@@ -27,8 +24,8 @@ from harness.deployment import run_deploy
 from harness.dockerd import compose_command
 from harness.inventory import get_host, load_inventory
 from harness.results import load_results
-from harness.runtime.compose_project import PROJECT_LABEL
 from harness.runtime.ports import free_port
+from tests.deploy.hosts import deployment_data, project_leftovers
 from tests.topology.netns import LoopbackSsh, loopback_sshd, sshd_unavailable
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker, pytest.mark.timeout(900)]
@@ -46,16 +43,6 @@ class Box:
     @property
     def runs_dir(self) -> Path:
         return Path(str(self.data["chrono_dir"])) / "runs"
-
-
-def leftovers(project: str) -> list[str]:
-    """Containers, networks and volumes of a compose project that still exist."""
-    client = docker.from_env()
-    label = {"label": f"{PROJECT_LABEL}={project}"}
-    found = [f"container {c.name}" for c in client.containers.list(all=True, filters=label)]
-    found += [f"network {n.name}" for n in client.networks.list(filters=label)]
-    found += [f"volume {v.name}" for v in client.volumes.list(filters=label)]
-    return found
 
 
 def deployed_compose(box: Box, *args: str) -> None:
@@ -79,20 +66,7 @@ def box(offline_images: object, tmp_path: Path) -> Iterator[Box]:
     if why:
         pytest.skip(why)
     with loopback_sshd(tmp_path / "ssh", free_port()) as ssh:
-        data: dict[str, object] = {
-            **ssh.inventory_data(),
-            "cpus": 2,
-            "memory_mb": 4096,
-            "profile": "local",
-            "manage_docker": False,
-            "images": "offline",
-            "project": f"chrono-box-{secrets.token_hex(3)}",
-            "api_port": free_port(),
-            "chrono_dir": str(tmp_path / "host"),
-            "controller_dir": str(tmp_path / "controller"),
-            # the engine cannot give containers more open files than its own hard limit
-            "nofile_limit": min(65535, resource.getrlimit(resource.RLIMIT_NOFILE)[1]),
-        }
+        data = {**deployment_data(tmp_path, 4096, "chrono-box"), **ssh.inventory_data()}
         inventory = tmp_path / "inventory.py"
         inventory.write_text(INVENTORY.format(data=data))
         box = Box(ssh, inventory, data)
@@ -124,7 +98,7 @@ def test_run_against_a_deployed_host(box: Box, tmp_path: Path) -> None:
     run_deploy(box.inventory, limit=["box"], capture=True)
     deploy_s = time.monotonic() - started
     project = str(box.data["project"])
-    assert leftovers(project), "the deploy should have started the stack on box"
+    assert project_leftovers(project), "the deploy should have started the stack on box"
 
     reports = tmp_path / "reports"
     run = ("run", "--runtime", "compose", "--host", "box", "--inventory", str(box.inventory),
@@ -169,7 +143,7 @@ def test_run_against_a_deployed_host(box: Box, tmp_path: Path) -> None:
     assert hit_rate["after"] > hit_rate["before"], hit_rate
 
     # nothing left: on the engine, on the host, here
-    assert leftovers(engine["project"]) == []
+    assert project_leftovers(engine["project"]) == []
     assert not box.runs_dir.exists() or list(box.runs_dir.iterdir()) == []
     assert ssh_clients(box.ssh.port) == []
     forwarded = [int(local.rsplit(":", 1)[1]) for local in engine["forwards"].values()]

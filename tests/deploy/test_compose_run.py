@@ -25,6 +25,7 @@ from harness.inventory import get_host, load_inventory
 from harness.results import load_results
 from harness.runtime.compose_project import PROJECT_LABEL, sweep_project
 from scenarios import stress
+from tests.deploy.hosts import project_leftovers
 from tests.up_process import start_up
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker, pytest.mark.timeout(1200)]
@@ -34,16 +35,6 @@ CHRONO_BENCH = str(Path(sys.executable).parent / "chrono-bench")
 UP_TIMEOUT_S = 420.0
 # `docker stats` may count a little above the limit (kernel memory) before the OOM kill
 LIMIT_TOLERANCE = 1.05
-
-
-def project_leftovers(project: str) -> list[str]:
-    """Containers, networks and volumes of the compose project that still exist."""
-    client = docker.from_env()
-    label = {"label": f"{PROJECT_LABEL}={project}"}
-    found = [f"container {c.name}" for c in client.containers.list(all=True, filters=label)]
-    found += [f"network {n.name}" for n in client.networks.list(filters=label)]
-    found += [f"volume {v.name}" for v in client.volumes.list(filters=label)]
-    return found
 
 
 def test_run_on_compose_measures_both_sides_and_leaves_nothing(

@@ -5,7 +5,6 @@ nothing running."""
 from __future__ import annotations
 
 import json
-import resource
 import secrets
 import stat
 import subprocess
@@ -20,7 +19,7 @@ from docker.models.containers import Container
 
 from harness.deployment import run_deploy
 from harness.dockerd import compose_command
-from harness.runtime.ports import free_port
+from tests.deploy.hosts import deployment_data
 
 # a first build of the offline images (in the fixture) takes minutes
 pytestmark = [pytest.mark.slow, pytest.mark.docker, pytest.mark.timeout(1800)]
@@ -36,19 +35,7 @@ local = [("@local", {data!r})]
 @pytest.fixture
 def deployment(offline_images: object, tmp_path: Path) -> Iterator[dict[str, object]]:
     """A @local inventory of its own (project, port, directories); torn down after."""
-    data: dict[str, object] = {
-        "cpus": 2,
-        "memory_mb": 8192,
-        "profile": "local",
-        "manage_docker": False,
-        "images": "offline",
-        "project": f"chrono-test-{secrets.token_hex(3)}",
-        "api_port": free_port(),
-        "chrono_dir": str(tmp_path / "host"),
-        "controller_dir": str(tmp_path / "controller"),
-        # the engine cannot give containers more open files than its own hard limit
-        "nofile_limit": min(65535, resource.getrlimit(resource.RLIMIT_NOFILE)[1]),
-    }
+    data = deployment_data(tmp_path, 8192, "chrono-test")
     inventory = tmp_path / "inventory.py"
     inventory.write_text(INVENTORY.format(data=data))
     data["inventory"] = inventory
