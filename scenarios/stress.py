@@ -17,19 +17,17 @@ container used (`cpus_used`), the engine's OOM events per service (`oom_kills`: 
 cgroup v1 every container of a cgroup tree under OOM gets one) and the processes the
 kernel killed in each service's container (`oom_killed`, counted in the victim's cgroup).
 
-Measured on this 2-core machine (cgroup v1, cgroupfs; host 2 cpus / 4096 MB, quick profile,
-tests/deploy/test_compose_runtime.py, three runs of this hog): without limits the hog grew
-to 3.5-3.7 GB, the rest of the host, and the host's OOM killer then killed one process, the
-hog, in the worker; 18, 9 and 9 OOM events reached the containers, but no other service
-lost a process, and the API kept 0 errors with a p95 of 34, 61 and 18 ms. With limits the
-hog was killed in the worker at its 1024 MB; API 0 errors, p95 58, 17 and 18 ms. (A p95 of
-some 20 requests, about 4 requests/s for 5 s, is close to their maximum: the two sides'
-latencies do not differ beyond that noise.) The kernel kills the biggest process, which is
-the runaway itself, and the load is light, so the reclaim before the kill did not reach the
-API: what limits add here is the cap on the runaway (killed inside its own container rather
-than at the host's edge), not API latency or errors. On a CPU, the engine gives every
-container its own cgroup and CFS shares CPU between cgroups first, so the unlimited
-spinners do not starve the API either.
+Measured on this 2-core machine (cgroup v1, cgroupfs, no swap; host 2 cpus / 4096 MB).
+The single-process hog of an earlier version, three runs of tests/deploy/test_compose_runtime.py:
+without limits it grew to 3.5-3.7 GB and the host's OOM killer killed it alone; API 0
+errors, p95 18-61 ms (17-58 ms with limits). This pool-shaped runaway, the same test: without
+limits 3584 MB, 2 kills, both in the worker, API p95 12 ms; with limits 973 MB (limit 1024),
+4 kills in the worker, p95 37 ms; 0 errors both. Single lab windows at 20 users x 20 s: p95
+85-170 ms without limits, 32-91 ms with them. `run --profile full --repeats 4` on a machine
+shared with other tests: p95 89-630 ms before, 140-420 ms after, 0 % errors, no significant
+change. The kernel kills the biggest process, always a runaway child, and CFS shares CPU
+between the containers' cgroups first: what limits change is where the runaway is held
+(its container, not the whole host), not the API's errors or latency beyond this noise.
 
 Both variants run with the app's optimizations on (STRESS_BASE): what is compared is
 the limits alone, on a stack otherwise as the report would deploy it; a run in isolate
