@@ -43,6 +43,7 @@ demo: setup frontend
 lint: $(STAMP)
 	$(BIN)/ruff check harness app scenarios tests deploy inventory.py
 	$(BIN)/ruff format --check harness app scenarios tests deploy inventory.py
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

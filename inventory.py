@@ -1,4 +1,4 @@
-"""The hosts chrono-bench sizes and deploys: a pyinfra inventory (harness/inventory.py).
+"""The hosts chrono-bench sizes and deploys: a pyinfra inventory (harness/budget/inventory.py).
 
 Each module-level list is a pyinfra group; each host is `(name, data)`. chrono-bench reads
 `cpus`, `memory_mb`, optional `profile` and optional per-service `services` overrides from
@@ -37,9 +37,10 @@ report_host = [
 ]
 
 # This machine, as the local runtime and `make demo` run the whole stack on it as
-# processes: the "local" profile (harness/profiles.py). `chrono-bench deploy --limit
-# @local` deploys it with compose: the engine is this machine's own (harness/dockerd.py),
-# and it cannot pull, hence the offline image set (`chrono-bench images build`).
+# processes: the "local" shares (harness/budget/shares.py). `chrono-bench deploy --limit
+# @local` deploys it with compose: the engine is this machine's own
+# (harness/runtime/compose/dockerd.py), and it cannot pull, hence the offline image set
+# (`chrono-bench images build`).
 # The deploy's keys and defaults: deploy/settings.py.
 local = [
     (

@@ -10,10 +10,10 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import files
 
 from deploy.settings import DeploySettings
-from harness.images import OFFLINE_IMAGES, OFFLINE_SEARCH_BACKEND
-from harness.inventory import load_inventory
-from harness.render import Images, RenderOptions
-from harness.topology import plan_topology, render_host
+from harness.budget.inventory import load_inventory
+from harness.render.bundle import Images, RenderOptions
+from harness.render.topology import plan_topology, render_host
+from harness.runtime.compose.images import OFFLINE_IMAGES, OFFLINE_SEARCH_BACKEND
 
 SECRETS_FILE = ".env"
 SECRETS_MODE = "600"

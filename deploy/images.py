@@ -17,8 +17,8 @@ from pyinfra.operations import docker, files, server
 
 from deploy.facts import ImageLabel
 from deploy.settings import DeploySettings
-from harness.images import HASH_LABEL, OFFLINE_SPECS
-from harness.render import Images
+from harness.render.bundle import Images
+from harness.runtime.compose.images import HASH_LABEL, OFFLINE_SPECS
 
 REMOTE_ARCHIVE_DIR = "/var/tmp/chrono-bench-images"
 OFFICIAL_PULLED = ("postgres", "redis", "meilisearch", "prometheus", "postgres_exporter",

@@ -11,8 +11,8 @@ from deploy.docker_engine import docker_engine
 from deploy.images import images
 from deploy.processes import load_generator, processes_up
 from deploy.settings import DeploySettings
-from harness.inventory import get_host, load_inventory
-from harness.topology import roles_of
+from harness.budget.inventory import get_host, load_inventory
+from harness.render.topology import roles_of
 
 settings = DeploySettings.from_data(host.data)
 if roles_of(get_host(load_inventory(settings.chrono_inventory), host.name)) == ("loadgen",):

@@ -1,4 +1,4 @@
-"""The host's services as processes, standing in for compose (harness/runtime/standin.py).
+"""The host's services as processes instead of compose (harness/runtime/local/host_processes.py).
 
 For hosts whose data says `runtime: "processes"`: no container engine, the project's own
 code (`chrono_checkout`, run by `chrono_python`) runs the uploaded bundle's services, in
@@ -17,8 +17,8 @@ from pyinfra.operations import server
 from pyinfra.operations.util import any_changed
 
 from deploy.settings import DeploySettings
-from harness.inventory import get_host, load_inventory
-from harness.topology import host_address
+from harness.budget.inventory import get_host, load_inventory
+from harness.render.topology import host_address
 
 STATE_DIR = "run"
 PID_FILE = "standin.pid"
@@ -39,7 +39,7 @@ def start_command(settings: DeploySettings, address: str) -> str:
     standin = " ".join(
         shlex.quote(part)
         for part in (
-            settings.chrono_python, "-m", "harness.runtime.standin",
+            settings.chrono_python, "-m", "harness.runtime.local.host_processes",
             "--bundle", settings.bundle_dir, "--address", address, "--state", state,
         )
     )  # fmt: skip

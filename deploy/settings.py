@@ -1,6 +1,6 @@
-"""The host data keys the deploy reads (kept in harness/host_settings.py: runs against a
+"""The host data keys the deploy reads (kept in harness/budget/host_settings.py: runs against a
 deployed host read the same keys, and harness cannot import this package)."""
 
-from harness.host_settings import DeploySettings, ImageSet
+from harness.budget.host_settings import DeploySettings, ImageSet
 
 __all__ = ["DeploySettings", "ImageSet"]

@@ -1,4 +1,4 @@
-"""The `chrono-bench` command line: one subcommand per step of the flow in DESIGN.md."""
+"""The `chrono-bench` command line: one subcommand per step of the flow in docs/design.md."""
 
 from __future__ import annotations
 
@@ -64,9 +64,9 @@ def budget_command(
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
     """Derive a host's resource budget: each service's allocation and settings."""
-    from harness.budget_table import allocation_table
-    from harness.inventory import load_inventory
-    from harness.topology import host_budget
+    from harness.budget.inventory import load_inventory
+    from harness.budget.table import allocation_table
+    from harness.render.topology import host_budget
 
     # with roles in the inventory (db, app, worker), the host's own services only
     budget = host_budget(load_inventory(inventory), host, profile)
@@ -93,9 +93,9 @@ def render_command(
     api_port: int = typer.Option(8000, help="port the API is published on"),
 ) -> None:
     """Render a host's bundle: compose.yml, service configs, app.env and .env (secrets)."""
-    from harness.inventory import get_host, load_inventory
-    from harness.render import RenderOptions
-    from harness.topology import plan_topology, render_host
+    from harness.budget.inventory import get_host, load_inventory
+    from harness.render.bundle import RenderOptions
+    from harness.render.topology import plan_topology, render_host
 
     hosts = load_inventory(inventory)
     name = get_host(hosts, host).name
@@ -147,10 +147,10 @@ def seed_command(
 @app.command("demo")
 def demo(inventory: Path = INVENTORY_OPTION) -> None:
     """The README's demo: this machine's budget and bundle, then the benchmark (quick)."""
-    from harness.budget import allocate
-    from harness.budget_table import allocation_table
-    from harness.inventory import get_host, load_inventory
-    from harness.render import render_bundle
+    from harness.budget.allocation import allocate
+    from harness.budget.inventory import get_host, load_inventory
+    from harness.budget.table import allocation_table
+    from harness.render.bundle import render_bundle
 
     budget = allocate(get_host(load_inventory(inventory), DEMO_HOST))
     bundle = render_bundle(budget, DEMO_BUNDLE_DIR)
@@ -161,9 +161,9 @@ def demo(inventory: Path = INVENTORY_OPTION) -> None:
 
 def _demo_benchmark(inventory: Path) -> None:
     """The stack on this machine, seeded quick, measured end to end and in isolation."""
-    from harness.bench import RunOptions, run_benchmarks
     from harness.report import write_report
-    from harness.summary_table import summary_table
+    from harness.report.terminal import summary_table
+    from harness.run.session import RunOptions, run_benchmarks
 
     _log_to_stderr()
     options = RunOptions(modes=("endtoend", "isolate"), profile="quick", inventory=inventory)
@@ -227,8 +227,8 @@ def run_command(
     ),
 ) -> None:
     """Measure optimizations before and after; results in reports/<run-id>/results.json."""
-    from harness.bench import RunOptions, run_benchmarks
-    from harness.summary_table import summary_table
+    from harness.report.terminal import summary_table
+    from harness.run.session import RunOptions, run_benchmarks
 
     _log_to_stderr()
     options = RunOptions(
@@ -256,7 +256,7 @@ def up_command(
     inventory: Path = INVENTORY_OPTION,
 ) -> None:
     """Start the whole stack and hold it until Ctrl-C or `chrono-bench down`."""
-    from harness.runtime.foreground import STATE_FILE, serve_stack
+    from harness.run.hold import STATE_FILE, serve_stack
 
     _log_to_stderr()
     serve_stack(
@@ -268,7 +268,7 @@ def up_command(
 @app.command("down")
 def down_command() -> None:
     """Stop the stack `chrono-bench up` holds (and anything a killed `up` left behind)."""
-    from harness.runtime.foreground import STATE_FILE, bring_down
+    from harness.run.hold import STATE_FILE, bring_down
 
     state = bring_down(STATE_FILE)
     console.print(f"stack in {state.run_dir} stopped", markup=False, soft_wrap=True)
@@ -302,13 +302,13 @@ def gate_command(
         False, "--within", help="no baseline: compare after with before inside the run"
     ),
     policy: Path | None = typer.Option(
-        None, "--policy", help="gate policy JSON (default: harness/gate_policy.json)"
+        None, "--policy", help="gate policy JSON (default: harness/gate/policy.json)"
     ),
 ) -> None:
     """Gate a run: exit 0 pass, 1 regression, 2 invalid input; writes junit.xml and a
     Markdown summary (appended to $GITHUB_STEP_SUMMARY when set)."""
-    from harness.gate import load_policy, run_gate
-    from harness.report.gate import write_gate_outputs
+    from harness.gate.outputs import write_gate_outputs
+    from harness.gate.rules import load_policy, run_gate
     from harness.results import load_results, resolve_run
 
     if (baseline is None) == (not within):
@@ -348,8 +348,8 @@ def images_build_command() -> None:
     the exporters and the app; images whose content is unchanged are reused."""
     from rich.table import Table
 
-    from harness.images import build_images, docker_client
     from harness.progress import status
+    from harness.runtime.compose.images import build_images, docker_client
 
     client = docker_client()
     with status(console, "building the offline image set") as update:
@@ -368,6 +368,6 @@ def deploy_command(
     limit: list[str] = typer.Option([], "--limit", help="only these hosts (repeatable)"),
 ) -> None:
     """Deploy the stack to the inventory's hosts with pyinfra (deploy/main.py)."""
-    from harness.deployment import run_deploy
+    from harness.runtime.deploy import run_deploy
 
     run_deploy(inventory, dry=dry, limit=limit)

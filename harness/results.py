@@ -3,7 +3,7 @@
 The runner writes these records, the report and the gate read them. Everything a run
 produces lives in its folder `reports/<run-id>/`:
 
-- `results.json`: `Results` below (DESIGN.md "results.json (schema 1)"), written with
+- `results.json`: `Results` below (docs/design.md "results.json (schema 1)"), written with
   `dump_results` (atomically, so an interrupted run leaves the last complete state).
 - optional `latencies/<optimization>-<variant>-<repeat>.json`: the per-request client
   latencies of one measured window, `{"metric": "api_p95_ms", "latencies_ms": [12.1, ...]}`
@@ -24,6 +24,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NotRequired
 
@@ -42,7 +43,7 @@ Better = Literal["lower", "higher"]
 Verdict = Literal["improved", "regressed", "no-change", "inconclusive", "broken"]
 Mode = Literal["isolate", "ladder", "endtoend"]
 
-# The optimization catalog of DESIGN.md, in its order.
+# The optimization catalog of docs/design.md, in its order.
 OPTIMIZATIONS: tuple[str, ...] = (
     "stats_aggregate",
     "db_indexes",
@@ -164,7 +165,7 @@ class HostInfo(TypedDict):
 @pydantic.with_config(pydantic.ConfigDict(extra="allow"))
 class Environment(TypedDict):
     versions: dict[str, str]
-    # Highest RPS each load generator reached on a trivial endpoint (DESIGN.md).
+    # Highest RPS each load generator reached on a trivial endpoint (docs/design.md).
     loadgen_max_rps: dict[str, float]
 
 
@@ -369,3 +370,8 @@ def resolve_run(run: str, reports_dir: Path = REPORTS_DIR) -> Path:
         if candidate.is_dir():
             return candidate.resolve()
     raise UserError(f"run {run!r}: no such run folder (looked in {reports_dir}/ and the path).")
+
+
+def iso(moment: float) -> str:
+    """A moment (seconds since the epoch) as results.json writes times."""
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")

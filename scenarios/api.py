@@ -16,9 +16,10 @@ import psycopg
 from harness.collect.locust import AGGREGATE, EndpointStats, expand
 from harness.collect.memory import PeakMemory
 from harness.collect.prometheus import PrometheusWindow, increase
-from harness.loadgen import LOCUSTFILES, LocustSpec, run_locust
+from harness.load.local import run_locust
+from harness.load.spec import LOCUSTFILES, LocustSpec
 from harness.results import LatencyFile
-from harness.runtime.stack import Target
+from harness.runtime.target import Target
 from scenarios.base import Measurement, WindowRecord
 from scenarios.profiles import MeasureProfile
 

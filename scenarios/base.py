@@ -2,7 +2,7 @@
 
 A scenario `prepare`s a stack once (users, domains, ids it needs), then `run`s one
 measured window at a time, returning the raw record of that window; `collect` turns a
-record into measurements of DESIGN.md's metrics. Collection is separate from running so
+record into measurements of docs/design.md's metrics. Collection is separate from running so
 the runner can collect a window while the stack switches to the next variant: the
 Prometheus scrape after the window's end lands in the meantime.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from harness.collect import Readings
-from harness.runtime.stack import Target
+from harness.runtime.target import Target
 from scenarios.profiles import MeasureProfile
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.loadgen import LOCUSTFILES, LocustSpec, run_locust
-from harness.runtime.stack import Target
+from harness.load.local import run_locust
+from harness.load.spec import LOCUSTFILES, LocustSpec
+from harness.runtime.target import Target
 from scenarios.api import bench_project_ids
 from scenarios.base import Measurement, WindowRecord
 from scenarios.profiles import MeasureProfile

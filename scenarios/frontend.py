@@ -37,7 +37,7 @@ from app.frontend_serve import FRONTEND_DIR
 from app.seed import BENCH_EMAIL, BENCH_PASSWORD
 from harness.errors import UserError
 from harness.runtime.placement import Placement
-from harness.runtime.stack import Target
+from harness.runtime.target import Target
 from scenarios.base import Measurement, WindowRecord
 from scenarios.profiles import MeasureProfile
 

@@ -31,7 +31,7 @@ from app.scraper.cdx import DEFAULT_FROM_DATE
 from app.scraper.fetch import MAX_CAPTURE_BYTES
 from app.worker.queues import CRITICAL_QUEUE, PING_TASK, SINGLE_QUEUE
 from harness.collect.memory import PeakMemory
-from harness.runtime.stack import Target
+from harness.runtime.target import Target
 from harness.upstream.corpus import Corpus, build_corpus
 from scenarios.base import Measurement, WindowRecord
 from scenarios.profiles import MeasureProfile, corpus_for

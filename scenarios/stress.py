@@ -6,7 +6,7 @@ lead and the load, to HOG_MEMORY_FACTOR times the worker's budget or HOG_HOST_FA
 the budget's host memory, whichever is more (the latter only while it fits in
 HOG_MACHINE_SHARE of this machine's available memory). Runs that plan this scenario put every
 container under a parent cgroup holding the budget's host memory and cpus
-(harness/runtime/host_cgroup.py): without container limits (the report's "current") the
+(harness/runtime/compose/cgroup.py): without container limits (the report's "current") the
 hog outgrows that "host", and the host's reclaim and OOM killer act inside it, not on
 this machine. With the budget's limits the hog is held to the worker's cpus and memory
 (past its memory limit the kernel kills it inside its own container), and the API must
@@ -31,7 +31,7 @@ between the containers' cgroups first: what limits change is where the runaway i
 
 Both variants run with the app's optimizations on (STRESS_BASE): what is compared is
 the limits alone, on a stack otherwise as the report would deploy it; a run in isolate
-mode compares them so (harness/bench.py). Switching the limits recreates every container,
+mode compares them so (harness/run/session.py). Switching the limits recreates every container,
 so each window under another variant than the last one starts with the warm-up.
 """
 
@@ -44,9 +44,9 @@ from typing import Any, Protocol, cast
 
 from harness.collect.memory import PeakMemory
 from harness.errors import UserError
-from harness.results import METRICS, Sample
+from harness.results import METRICS, Sample, iso
 from harness.results import Variant as Side
-from harness.runtime.stack import Target
+from harness.runtime.target import Target
 from harness.runtime.variants import Variant
 from scenarios.api import ApiScenario
 from scenarios.base import Measurement, WindowRecord
@@ -69,7 +69,7 @@ HOG_STEP_MB = 16
 # The hog starts this long before the load, so the first requests already compete.
 HOG_LEAD_S = 2.0
 HOG_TAIL_S = 2.0
-P95_SLO_MS = 500.0  # the report's bar for a usable API (DESIGN.md, concurrent_users)
+P95_SLO_MS = 500.0  # the report's bar for a usable API (docs/design.md, concurrent_users)
 MAX_ERROR_RATE = 0.01
 # Whose CPU use the scenario reports: the hog's container and its would-be victims.
 CPU_WATCHED = ("worker", "api", "postgres")
@@ -250,8 +250,6 @@ def to_samples(
     variant: Side, repeat: int, record: WindowRecord, measurements: list[Measurement]
 ) -> list[Sample]:
     """One window's measurements as results.json samples of `resource_limits`."""
-    from harness.runner import iso
-
     samples: list[Sample] = []
     for m in measurements:
         sample: Sample = {

@@ -25,7 +25,7 @@ from app.core.security import create_access_token
 from harness.collect.cpu import LoadgenCpu
 from harness.collect.memory import PeakMemory
 from harness.errors import UserError
-from harness.runtime.stack import Target
+from harness.runtime.target import Target
 from scenarios.base import Measurement, WindowRecord
 from scenarios.profiles import MeasureProfile
 from scenarios.ws_client import DELIVERED_SHARE

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the Debian packages chrono-bench runs (ENVIRONMENT.md), only those missing.
+# Install the Debian packages chrono-bench runs (docs/environment.md), only those missing.
 # Does nothing unless run as root on a machine with apt-get: elsewhere the user installs
 # them, and the commands that need one say which is missing.
 set -euo pipefail

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.runtime.postgres import PostgresServer
-from harness.runtime.redis import RedisServer
+from harness.runtime.local.postgres import PostgresServer
+from harness.runtime.local.redis import RedisServer
 
 
 def _service_dir(prefix: str) -> Path:
@@ -64,8 +64,8 @@ def docker_engine() -> Iterator[object]:
     import os
     import shutil
 
-    from harness.dockerd import docker_engine as engine_context
-    from harness.dockerd import engine_answers
+    from harness.runtime.compose.dockerd import docker_engine as engine_context
+    from harness.runtime.compose.dockerd import engine_answers
 
     if not engine_answers() and (os.geteuid() != 0 or shutil.which("dockerd") is None):
         pytest.skip("no Docker engine, and none can be started here (needs root and dockerd)")
@@ -76,7 +76,7 @@ def docker_engine() -> Iterator[object]:
 @pytest.fixture(scope="session")
 def offline_images(docker_engine: object) -> object:
     """The offline image set, built once per machine (unchanged images are reused)."""
-    from harness.images import OFFLINE_IMAGES, build_images, docker_client
+    from harness.runtime.compose.images import OFFLINE_IMAGES, build_images, docker_client
 
     build_images(docker_client())
     return OFFLINE_IMAGES

@@ -1,6 +1,6 @@
 """The service's one settings object: connections, limits and one switch per optimization.
 
-Each switch is named by its optimization id (DESIGN.md); off is the performance report's
+Each switch is named by its optimization id (docs/design.md); off is the performance report's
 "current" behaviour, on is its fix. Values come from CHRONO_<FIELD> environment variables.
 """
 

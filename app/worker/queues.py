@@ -26,7 +26,7 @@ TUNED_ROUTES = {
     PING_TASK: {"queue": CRITICAL_QUEUE},
 }
 
-# The report's "current" configuration (original-service.md, "Celery").
+# The report's "current" configuration (docs/original-service.md, "Celery").
 CURRENT_CONCURRENCY = 10
 CURRENT_PREFETCH_MULTIPLIER = 3
 CURRENT_MAX_TASKS_PER_CHILD = 100

@@ -11,7 +11,7 @@ import threading
 import psutil
 
 from harness.collect import Readings
-from harness.collect.memory import tree
+from harness.runtime.groups import tree
 
 SAMPLE_INTERVAL_S = 1.0
 # Locust imports and spawns its users at full speed for about a second before the load

@@ -12,23 +12,15 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 import psutil
 
 from harness.collect import Readings
+from harness.runtime.groups import MeteredGroup, tree
 
 SAMPLE_INTERVAL_S = 0.25
 BYTES_PER_MB = 1024 * 1024
-
-
-def tree(pid: int) -> list[psutil.Process]:
-    """The process and all its descendants that are still alive."""
-    try:
-        root = psutil.Process(pid)
-        return [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
 
 
 def tree_rss_mb(pids: Sequence[int]) -> float:
@@ -42,15 +34,6 @@ def tree_rss_mb(pids: Sequence[int]) -> float:
         except psutil.NoSuchProcess:
             continue
     return total / BYTES_PER_MB
-
-
-class MeteredGroup(list[int]):
-    """Pids of processes their runtime meters as one group (a container), with the
-    reading of that group's memory now, in MB."""
-
-    def __init__(self, pids: Iterable[int], memory_mb: Callable[[], float]) -> None:
-        super().__init__(pids)
-        self.memory_mb = memory_mb
 
 
 def group_memory_mb(pids: Sequence[int]) -> float:

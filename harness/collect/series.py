@@ -29,7 +29,7 @@ from requests import RequestException
 from harness.collect import Readings
 from harness.collect.prometheus import QUERY_TIMEOUT_S, PrometheusWindow
 from harness.results import Series, TimeseriesFile
-from harness.runtime.monitoring import CELERY_QUEUES
+from harness.runtime.local.monitoring import CELERY_QUEUES
 
 LOG = logging.getLogger(__name__)
 MIN_POINTS = 10

@@ -4,7 +4,7 @@ Both read one environment: the bundle's app.env (and worker.env for workers), it
 secrets, the local endpoints, and one CHRONO_<ID> switch per optimization of the variant.
 The API's Prometheus multiprocess directory is wiped before each start, as
 prometheus_client requires; the workers write theirs to a directory of their own, served
-by `harness.runtime.metrics_exporter`.
+by `harness.runtime.local.metrics_exporter`.
 """
 
 from __future__ import annotations

@@ -14,15 +14,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import psutil
 
 from harness.runtime.ports import LOOPBACK
 from harness.runtime.process import require_binary
-
-if TYPE_CHECKING:
-    from harness.loadhosts import LoadHost
+from harness.runtime.ssh import SshHost
 
 Role = Literal["sut", "loadgen"]
 LOADGEN_CORES = 1
@@ -37,9 +35,9 @@ class Placement:
     # locust workers under one master (0: one standalone locust process), on this
     # machine's load generator cores or, round robin, on these load hosts
     load_workers: int = 0
-    load_hosts: tuple[LoadHost, ...] = ()
+    load_hosts: tuple[SshHost, ...] = ()
     # the address of this machine the API and locust's master listen on: loopback unless
-    # a run was given one its load hosts reach (harness/loadhosts.py)
+    # a run was given one its load hosts reach (harness/load/hosts.py)
     listen: str = LOOPBACK
 
     @property

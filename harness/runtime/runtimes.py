@@ -1,10 +1,10 @@
 """The runtimes a run or a held stack can use, what each cannot measure, and starting one.
 
-- `local`: the stack as processes on this host (harness/runtime/local.py).
-- `compose`: one docker compose project on this host's engine (harness/runtime/compose.py),
-  the engine started when none answers (harness/dockerd.py), the offline image set built,
-  or reused when built, first (harness/images.py); or, with `--host NAME`, on a deployed
-  inventory host's engine over SSH (harness/runtime/ssh_engine.py).
+- `local`: the stack as processes on this host (local/stack.py).
+- `compose`: one docker compose project on this host's engine (compose/stack.py), the
+  engine started when none answers (compose/dockerd.py), the offline image set built, or
+  reused when built, first (compose/images.py); or, with `--host NAME`, on a deployed
+  inventory host's engine over SSH (compose/ssh_engine.py).
 
 `running_stack()` starts the chosen stack and stops it however its block ends (the
 compose project is downed with its volumes, then the engine stopped if it was started
@@ -21,17 +21,17 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from harness.budget import Budget
+from harness.budget.allocation import Budget
 from harness.errors import UserError
 from harness.progress import status
 from harness.runtime.placement import Placement
-from harness.runtime.stack import Target
+from harness.runtime.target import Target
 from harness.runtime.variants import BASELINE, Variant
 from harness.upstream.corpus import CorpusConfig
 
 if TYPE_CHECKING:  # the docker SDK is imported only by runs that use it
-    from harness.runtime.engine_location import EngineLocation
-    from harness.runtime.ssh_engine import SshEngine
+    from harness.runtime.compose.engine import EngineLocation
+    from harness.runtime.compose.ssh_engine import SshEngine
 
 RUNTIMES = ("local", "compose")
 # Scenarios a runtime cannot run, and why: what only they measure is not measured there,
@@ -83,9 +83,9 @@ class StackSpec:
     # dockerd's log, should the compose runtime have to start one
     engine_log: Path = ENGINE_LOG
     # compose: every container under a cgroup holding the budget's host (the stress
-    # scenario; harness/runtime/host_cgroup.py)
+    # scenario; harness/runtime/compose/cgroup.py)
     host_cgroup: bool = False
-    # compose: a deployed host's engine over SSH (harness/runtime/ssh_engine.py),
+    # compose: a deployed host's engine over SSH (harness/runtime/compose/ssh_engine.py),
     # opened and closed by the caller; None: this machine's
     engine: SshEngine | None = None
 
@@ -108,7 +108,7 @@ def running_stack(spec: StackSpec, console: Console | None = None) -> Iterator[R
         with _compose_stack(spec, console) as running:
             yield running
         return
-    from harness.runtime.local import LocalStack
+    from harness.runtime.local.stack import LocalStack
 
     stack = LocalStack(spec.run_dir, spec.budget, placement=spec.placement, variant=spec.variant,
                        corpus=spec.corpus, seed=spec.seed)  # fmt: skip
@@ -122,8 +122,8 @@ def running_stack(spec: StackSpec, console: Console | None = None) -> Iterator[R
 
 @contextmanager
 def _compose_stack(spec: StackSpec, console: Console | None) -> Iterator[RunningStack]:
-    from harness.runtime.compose import ComposeStack, sweep_abandoned_projects
-    from harness.runtime.engine_location import LocalEngine
+    from harness.runtime.compose.engine import LocalEngine
+    from harness.runtime.compose.stack import ComposeStack, sweep_abandoned_projects
 
     with _compose_engine(spec, console) as (engine, images):
         swept = sweep_abandoned_projects(engine)
@@ -161,9 +161,9 @@ def _compose_engine(
 ) -> Iterator[tuple[EngineLocation, dict[str, object]]]:
     """The engine (a host's, opened by the caller, or this machine's, started when none
     answers), and its offline images (built here once, then reused; deployed on a host)."""
-    from harness.dockerd import docker_engine
-    from harness.images import OFFLINE_SPECS, build_images
-    from harness.runtime.engine_location import LocalEngine
+    from harness.runtime.compose.dockerd import docker_engine
+    from harness.runtime.compose.engine import LocalEngine
+    from harness.runtime.compose.images import OFFLINE_SPECS, build_images
 
     if spec.engine is not None:
         client = spec.engine.client

@@ -18,8 +18,8 @@ from typing import IO, Any
 import httpx
 from mirakuru import Executor
 
-from harness.collect.memory import tree
 from harness.errors import UserError
+from harness.runtime.groups import tree
 from harness.runtime.ports import LOOPBACK
 from harness.runtime.process import START_TIMEOUT_S, CheckedTCPExecutor
 

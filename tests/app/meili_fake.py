@@ -1,6 +1,6 @@
 """A small Meilisearch stand-in: the part of its HTTP API the adapter and client use.
 
-No Meilisearch server can run on these machines (ENVIRONMENT.md), so the adapter is tested
+No Meilisearch server can run on these machines (docs/environment.md), so the adapter is tested
 against this, written from Meilisearch's API reference (v1.x):
 
 - Asynchronous operations answer 202 with a summarized task `{taskUid, indexUid, status:

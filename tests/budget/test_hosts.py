@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from harness.budget import allocate
-from harness.inventory import HostSpec
-from harness.profiles import SERVICES
+from harness.budget.allocation import allocate
+from harness.budget.inventory import HostSpec
+from harness.budget.shares import SERVICES
 
 CASES_DIR = Path(__file__).parents[1] / "cases" / "budget"
 CASES = sorted(CASES_DIR.glob("host_*.json"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness.inventory import get_host, load_inventory
+from harness.budget.inventory import get_host, load_inventory
 
 REPO_INVENTORY = Path(__file__).parents[2] / "inventory.py"
 

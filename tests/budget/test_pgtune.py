@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.settings.postgres import postgres_settings
+from harness.budget.settings.postgres import postgres_settings
 
 CASES_DIR = Path(__file__).parents[1] / "cases" / "budget"
 CASES = sorted(CASES_DIR.glob("pgtune_*.json"))

@@ -6,9 +6,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.budget import HOST_FLOOR_CPUS, HOST_FLOOR_MEMORY_MB, MILLI, allocate
-from harness.inventory import HostSpec
-from harness.profiles import PROFILES, SERVICES
+from harness.budget.allocation import HOST_FLOOR_CPUS, HOST_FLOOR_MEMORY_MB, MILLI, allocate
+from harness.budget.inventory import HostSpec
+from harness.budget.shares import PROFILES, SERVICES
 
 MAX_CPUS = 256
 MAX_MEMORY_MB = 4 * 1024 * 1024

@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.loadgen import measure_ceiling
+from harness.load.ceiling import measure_ceiling
 from harness.runtime.placement import Placement, plan_placement
 
 

@@ -11,7 +11,8 @@ import psutil
 import pytest
 
 from harness.collect.cpu import LoadgenCpu, window_is_valid
-from harness.collect.memory import MeteredGroup, PeakMemory, tree_rss_mb
+from harness.collect.memory import PeakMemory, tree_rss_mb
+from harness.runtime.groups import MeteredGroup
 
 # A parent that forks a child holding ~64 MB: the tree's RSS must count both.
 HOLD_MEMORY = """

@@ -9,7 +9,7 @@ import redis
 
 from harness.collect.postgres import StatementDelta
 from harness.collect.redis import RedisInfo
-from harness.runtime.postgres import APP_ROLE, PostgresServer
+from harness.runtime.local.postgres import APP_ROLE, PostgresServer
 
 
 def test_statement_delta_counts_only_the_app_roles_statements(

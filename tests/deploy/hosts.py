@@ -9,7 +9,7 @@ from pathlib import Path
 
 import docker
 
-from harness.runtime.compose_project import PROJECT_LABEL
+from harness.runtime.compose.project import PROJECT_LABEL
 from harness.runtime.ports import free_port
 
 

@@ -14,16 +14,16 @@ from pathlib import Path
 import docker
 import pytest
 
-from harness.runtime.compose import PROJECT_PREFIX, sweep_abandoned_projects
-from harness.runtime.compose_project import PROJECT_LABEL
-from harness.runtime.engine_location import LocalEngine
-from harness.runtime.host_cgroup import CGROUP_ROOT, cgroup_version
-from harness.runtime.project_owner import ProjectOwner
+from harness.runtime.compose.cgroup import CGROUP_ROOT, cgroup_version
+from harness.runtime.compose.engine import LocalEngine
+from harness.runtime.compose.owner import ProjectOwner
+from harness.runtime.compose.project import PROJECT_LABEL
+from harness.runtime.compose.stack import PROJECT_PREFIX, sweep_abandoned_projects
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(300)]
 HOLD_THEN_WAIT = """
 import sys, time
-from harness.runtime.project_owner import ProjectOwner
+from harness.runtime.compose.owner import ProjectOwner
 owner = ProjectOwner(sys.argv[1])
 owner.acquire()
 print("held", flush=True)
@@ -58,7 +58,7 @@ def engine(offline_images: object, docker_engine: object) -> Iterator[LocalEngin
 
 
 def test_only_a_project_whose_harness_died_is_taken_down(engine: LocalEngine) -> None:
-    from harness.images import OFFLINE_IMAGES
+    from harness.runtime.compose.images import OFFLINE_IMAGES
 
     client = engine.client
     dead, alive, unowned = _project("dead"), _project("alive"), _project("unowned")

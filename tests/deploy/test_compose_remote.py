@@ -19,11 +19,11 @@ from typing import Any
 import psutil
 import pytest
 
-from harness.budget import allocate
-from harness.deployment import run_deploy
-from harness.dockerd import compose_command
-from harness.inventory import get_host, load_inventory
+from harness.budget.allocation import allocate
+from harness.budget.inventory import get_host, load_inventory
 from harness.results import load_results
+from harness.runtime.compose.dockerd import compose_command
+from harness.runtime.deploy import run_deploy
 from harness.runtime.ports import free_port
 from tests.deploy.hosts import deployment_data, project_leftovers
 from tests.topology.netns import LoopbackSsh, loopback_sshd, sshd_unavailable

@@ -18,12 +18,12 @@ import docker
 import pytest
 from typer.testing import CliRunner
 
-from harness.budget import allocate
+from harness.budget.allocation import allocate
+from harness.budget.inventory import get_host, load_inventory
 from harness.cli import app
-from harness.images import BASE_IMAGE
-from harness.inventory import get_host, load_inventory
 from harness.results import load_results
-from harness.runtime.compose_project import PROJECT_LABEL, sweep_project
+from harness.runtime.compose.images import BASE_IMAGE
+from harness.runtime.compose.project import PROJECT_LABEL, sweep_project
 from scenarios import stress
 from tests.deploy.hosts import project_leftovers
 from tests.up_process import start_up

@@ -15,12 +15,12 @@ import httpx
 import pytest
 
 from app.seed import seed
-from harness.budget import allocate
-from harness.inventory import HostSpec
+from harness.budget.allocation import allocate
+from harness.budget.inventory import HostSpec
 from harness.results import Sample
 from harness.results import Variant as Side
-from harness.runtime.compose import PROJECT_LABEL, ComposeStack
-from harness.runtime.host_cgroup import CGROUP_ROOT
+from harness.runtime.compose.cgroup import CGROUP_ROOT
+from harness.runtime.compose.stack import PROJECT_LABEL, ComposeStack
 from harness.runtime.variants import Variant
 from scenarios.profiles import get_profile
 from scenarios.stress import (

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from docker.models.containers import Container
 
-from harness.deployment import run_deploy
-from harness.dockerd import compose_command
+from harness.runtime.compose.dockerd import compose_command
+from harness.runtime.deploy import run_deploy
 from tests.deploy.hosts import deployment_data
 
 # a first build of the offline images (in the fixture) takes minutes

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.bench import BenchmarkSession, RunOptions
+from harness.budget.inventory import load_inventory
 from harness.errors import UserError
-from harness.inventory import load_inventory
-from harness.runtime.runtimes import REMOTE_UNAVAILABLE_SCENARIOS
-from harness.runtime.ssh_engine import (
+from harness.run.session import BenchmarkSession, RunOptions
+from harness.runtime.compose.ssh_engine import (
     DOCKER_SOCKET,
     PID_FILE,
     SshEngine,
@@ -23,7 +22,8 @@ from harness.runtime.ssh_engine import (
     remote_host,
     tar_bundle,
 )
-from harness.ssh import SshLogin, ssh_options
+from harness.runtime.runtimes import REMOTE_UNAVAILABLE_SCENARIOS
+from harness.runtime.ssh import SshLogin, ssh_options
 
 INVENTORY = """
 box = [("box", {"cpus": 2, "memory_mb": 4096, "ssh_hostname": "10.9.0.7", "ssh_port": 2200,

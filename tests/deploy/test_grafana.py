@@ -16,14 +16,14 @@ import yaml
 from prometheus_client import REGISTRY
 
 from app.metrics import multiprocess_registry  # importing it registers the API's metrics
-from harness.budget import allocate
-from harness.inventory import HostSpec
-from harness.render import RenderOptions, render_bundle, render_grafana
-from harness.runtime import monitoring
+from harness.budget.allocation import allocate
+from harness.budget.inventory import HostSpec
+from harness.render.bundle import RenderOptions, render_bundle, render_grafana
+from harness.runtime.local import monitoring
+from harness.runtime.local.postgres import PostgresServer
+from harness.runtime.local.redis import RedisServer
 from harness.runtime.placement import Placement
 from harness.runtime.ports import free_port
-from harness.runtime.postgres import PostgresServer
-from harness.runtime.redis import RedisServer
 
 HOST = HostSpec(name="chrono-8c16g", cpus=8, memory_mb=16384)
 DASHBOARD = "grafana/dashboards/chrono.json"

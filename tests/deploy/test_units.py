@@ -9,9 +9,9 @@ import pytest
 
 from deploy.facts import ComposeServices, ImageLabel
 from deploy.settings import DeploySettings
-from harness.deployment import DEPLOY_FILE, pyinfra_command, run_deploy
 from harness.errors import UserError
-from harness.runtime.compose import changed_services
+from harness.runtime.compose.stack import changed_services
+from harness.runtime.deploy import DEPLOY_FILE, pyinfra_command, run_deploy
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,10 +14,10 @@ import pytest
 
 from app.frontend_serve import EAGER_BUILD, FRONTEND_DIR, SPLIT_BUILD
 from app.seed import seed
+from harness.runtime.local.postgres import PostgresServer
+from harness.runtime.local.redis import RedisServer
 from harness.runtime.ports import free_port
-from harness.runtime.postgres import PostgresServer
 from harness.runtime.process import CheckedTCPExecutor
-from harness.runtime.redis import RedisServer
 
 JWT_SECRET = secrets.token_urlsafe(48)
 HEALTH_TIMEOUT_S = 2.0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.gate import MetricPolicy, Policy, check_regression, load_policy, run_gate
+from harness.gate.rules import MetricPolicy, Policy, check_regression, load_policy, run_gate
 from tests.report.synthetic import make_results, samples_for, spread
 
 CASES = json.loads(

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.gate import Policy, check_regression
+from harness.gate.rules import Policy, check_regression
 from tests.report.synthetic import lognormal
 
 NOISE = json.loads((Path(__file__).parents[1] / "cases" / "gate" / "noise.json").read_text())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from harness.images import REQUIREMENT_NAME, pinned_requirements
+from harness.runtime.compose.images import REQUIREMENT_NAME, pinned_requirements
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # What runs in the app image: the service and the Wayback stand-in.

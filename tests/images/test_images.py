@@ -12,7 +12,13 @@ import psycopg
 import pytest
 from docker.models.containers import Container
 
-from harness.images import HASH_LABEL, OFFLINE_IMAGES, OFFLINE_SPECS, build_images, docker_client
+from harness.runtime.compose.images import (
+    HASH_LABEL,
+    OFFLINE_IMAGES,
+    OFFLINE_SPECS,
+    build_images,
+    docker_client,
+)
 from harness.runtime.ports import free_port
 
 # a first build of the offline images (in the fixture) takes minutes

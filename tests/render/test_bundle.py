@@ -15,10 +15,10 @@ import pytest
 import yaml
 from dotenv import dotenv_values
 
-from harness.budget import Budget, allocate
-from harness.inventory import HostSpec
-from harness.render import Images, RenderOptions, render_bundle
-from harness.secrets import SECRET_NAMES
+from harness.budget.allocation import Budget, allocate
+from harness.budget.inventory import HostSpec
+from harness.render.bundle import Images, RenderOptions, render_bundle
+from harness.render.secrets import SECRET_NAMES
 
 COMPOSE = str(Path(sys.executable).parent / "docker-compose")
 REPORT_HOST = HostSpec(name="chrono-8c16g", cpus=8, memory_mb=16384)

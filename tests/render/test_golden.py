@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.budget import allocate
-from harness.inventory import HostSpec
-from harness.render import RenderOptions, render_bundle, render_postgresql_conf
+from harness.budget.allocation import allocate
+from harness.budget.inventory import HostSpec
+from harness.render.bundle import RenderOptions, render_bundle, render_postgresql_conf
 
 GOLDEN_DIR = Path(__file__).parents[1] / "golden" / "8c16g"
 REPORT_HOST = HostSpec(name="chrono-8c16g", cpus=8, memory_mb=16384)

@@ -14,11 +14,11 @@ import psycopg
 import pytest
 import redis
 
-from harness.budget import allocate
-from harness.inventory import HostSpec
-from harness.render import render_postgresql_conf, render_redis_conf
-from harness.runtime.postgres import PostgresServer
-from harness.runtime.redis import RedisServer
+from harness.budget.allocation import allocate
+from harness.budget.inventory import HostSpec
+from harness.render.bundle import render_postgresql_conf, render_redis_conf
+from harness.runtime.local.postgres import PostgresServer
+from harness.runtime.local.redis import RedisServer
 
 REPORT_HOST = HostSpec(name="chrono-8c16g", cpus=8, memory_mb=16384)
 SMALL_HOST = HostSpec(name="small", cpus=2, memory_mb=4096)

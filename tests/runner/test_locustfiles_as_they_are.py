@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from harness.runtime.foreground import leftovers
+from harness.run.hold import leftovers
 from harness.runtime.ports import free_port
 from tests.runner.test_stack_lifecycle import CLI, EXIT_TIMEOUT_S, REPO
 from tests.up_process import start_up

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.plan import build_plan, window_count
 from harness.progress import Eta
 from harness.results import load_results
-from harness.runner import ResultsLog, Runner
+from harness.run.plan import build_plan, window_count
+from harness.run.runner import ResultsLog, Runner
+from harness.run.verify import Answer
 from harness.runtime.placement import Placement
 from harness.runtime.variants import BASELINE, Changes, Variant, comparisons
-from harness.verify import Answer
 from scenarios.base import Measurement, WindowRecord
 from scenarios.profiles import get_profile
 

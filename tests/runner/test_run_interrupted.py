@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.results import load_results
-from harness.runtime.foreground import leftovers
+from harness.run.hold import leftovers
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-c", "from harness.cli import main; main()"]

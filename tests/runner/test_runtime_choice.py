@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.bench import BenchmarkSession, RunOptions
 from harness.errors import UserError
+from harness.run.session import BenchmarkSession, RunOptions
 from harness.runtime.runtimes import UNAVAILABLE_SCENARIOS
 from harness.runtime.variants import BASELINE, Comparison
 from scenarios import stress

@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.runtime.foreground import leftovers
+from harness.run.hold import leftovers
 from tests.up_process import start_up
 
 REPO = Path(__file__).resolve().parents[2]

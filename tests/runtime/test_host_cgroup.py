@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from harness.budget import allocate
+from harness.budget.allocation import allocate
+from harness.budget.inventory import HostSpec
 from harness.errors import UserError
-from harness.inventory import HostSpec
-from harness.runtime import compose, engine_location
-from harness.runtime.host_cgroup import (
+from harness.runtime.compose import engine as engine_location
+from harness.runtime.compose import stack as compose
+from harness.runtime.compose.cgroup import (
     BYTES_PER_MB,
     CFS_PERIOD_US,
     CGROUP_ROOT,

@@ -8,12 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.runtime.project_owner import ProjectOwner, abandoned, sweep_abandoned
+from harness.runtime.compose.owner import ProjectOwner, abandoned, sweep_abandoned
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from harness.runtime.project_owner import ProjectOwner
+from harness.runtime.compose.owner import ProjectOwner
 owner = ProjectOwner(sys.argv[1], Path(sys.argv[2]))
 owner.acquire()
 print("held", flush=True)

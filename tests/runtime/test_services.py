@@ -12,8 +12,8 @@ import psycopg
 import pytest
 
 from harness.errors import UserError
-from harness.runtime.postgres import PostgresServer
-from harness.runtime.redis import RedisServer
+from harness.runtime.local.postgres import PostgresServer
+from harness.runtime.local.redis import RedisServer
 
 
 def _children_listening_on(port: int) -> list[psutil.Process]:

@@ -13,8 +13,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.loadgen import LOCUSTFILES, LocustSpec, measure_ceiling, run_locust
-from harness.runtime.nginx import NginxServer
+from harness.load.ceiling import NginxServer, measure_ceiling
+from harness.load.local import run_locust
+from harness.load.spec import LOCUSTFILES, LocustSpec
 from harness.runtime.placement import Placement, plan_placement
 
 USERS = 8

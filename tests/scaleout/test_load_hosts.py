@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.budget.inventory import load_inventory
 from harness.errors import UserError
-from harness.inventory import load_inventory
-from harness.loadhosts import (
+from harness.load.hosts import (
     LISTEN_HINT,
     describe_load,
     load_placement,

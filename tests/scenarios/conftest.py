@@ -7,13 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.bench import LOCAL_HOST, stack_directory
-from harness.budget import allocate
-from harness.inventory import get_host, load_inventory
-from harness.runtime.local import LocalStack
+from harness.budget.allocation import allocate
+from harness.budget.inventory import get_host, load_inventory
+from harness.run.session import LOCAL_HOST, stack_directory
+from harness.runtime.local.stack import LocalStack
 from harness.runtime.placement import plan_placement
-from scenarios.catalog import corpus_for, seed_for
 from scenarios.profiles import get_profile
+from scenarios.registry import corpus_for, seed_for
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import psutil
 import pytest
 
 from harness.collect.series import window_peaks
-from harness.plan import build_plan
 from harness.report import write_report
 from harness.results import (
     LATENCIES_DIR,
@@ -26,9 +25,10 @@ from harness.results import (
     load_timeseries,
     window_file,
 )
-from harness.runner import ResultsLog, Runner
-from harness.runtime.local import LocalStack
-from harness.runtime.monitoring import CELERY_QUEUES
+from harness.run.plan import build_plan
+from harness.run.runner import ResultsLog, Runner
+from harness.runtime.local.monitoring import CELERY_QUEUES
+from harness.runtime.local.stack import LocalStack
 from harness.runtime.variants import comparisons
 from scenarios.api import ApiScenario
 from scenarios.concurrency import ConcurrencyScenario

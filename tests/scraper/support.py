@@ -21,7 +21,7 @@ from app.scraper.indexing import index_pages
 from app.scraper.pipeline import DomainScrape, ScrapeSummary
 from app.scraper.retry import RetryPolicy
 from app.search.postgres import PostgresSearch
-from harness.runtime.redis import RedisServer
+from harness.runtime.local.redis import RedisServer
 from harness.upstream import CorpusConfig, UpstreamServer
 from harness.upstream.app import CdxSettings
 

@@ -5,7 +5,7 @@ master here, and a teardown that leaves nothing running. Then `chrono-bench run`
 with its workers on the load host (`--load-hosts`, `--listen`), and a load host that
 cannot be reached refused in one line.
 
-Each host's services run as processes (deploy/processes.py, harness/runtime/standin.py)
+Each host's services run as processes (deploy/processes.py, harness/runtime/local/host_processes.py)
 standing in for compose: one Docker engine serves this whole machine, so containers
 cannot live in the namespaces' networks.
 """
@@ -31,13 +31,14 @@ import pytest
 from app.seed import seed
 from deploy.processes import stop_command
 from deploy.settings import DeploySettings
-from harness.deployment import run_deploy
+from harness.budget.inventory import load_inventory
 from harness.errors import UserError
-from harness.inventory import load_inventory
-from harness.loadgen import run_locust
-from harness.loadhosts import LoadHost, select_load_hosts, ssh_command
+from harness.load.hosts import select_load_hosts, ssh_command
+from harness.load.local import run_locust
 from harness.runtime.chrono import read_env_file
+from harness.runtime.deploy import run_deploy
 from harness.runtime.placement import Placement
+from harness.runtime.ssh import SshHost
 from scenarios.api import ApiScenario
 from scenarios.profiles import get_profile
 from tests.topology.netns import SSH_PORT, NsNetwork, namespace_hosts, netns_unavailable
@@ -112,7 +113,7 @@ def _stop_stack(network: NsNetwork, base: Path) -> None:
     """The deploy's own stop, over SSH, on each stack host."""
     for name in ("db", "app"):
         settings = DeploySettings(chrono_dir=str(base / name / "opt"))
-        host = LoadHost(
+        host = SshHost(
             name, network.hosts[name].address, ssh_port=SSH_PORT, ssh_user="root",
             ssh_key=str(network.key), known_hosts_file=str(network.known_hosts),
         )  # fmt: skip

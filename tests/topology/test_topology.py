@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.inventory import load_inventory
-from harness.render import RenderOptions
-from harness.topology import plan_topology, render_host
+from harness.budget.inventory import load_inventory
+from harness.render.bundle import RenderOptions
+from harness.render.topology import plan_topology, render_host
 
 CASES_DIR = Path(__file__).parents[1] / "cases" / "topology"
 CASES = sorted(path for path in CASES_DIR.glob("*.json") if path.name != "errors.json")

@@ -12,7 +12,7 @@ from harness.upstream import Corpus
 from tests.upstream.conftest import BLOCK_LINES
 
 CDX = "/cdx/search/cdx"
-# The query of the original scraper (reference/original-service.md, "Scraping flow").
+# The query of the original scraper (docs/original-service.md, "Scraping flow").
 SCRAPER_PARAMS = [
     ("matchType", "domain"),
     ("output", "json"),

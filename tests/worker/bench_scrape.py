@@ -26,8 +26,8 @@ import psycopg
 from app.core.config import Settings
 from app.db.migrate import apply_migrations
 from app.worker.queues import SCRAPE_TASK
-from harness.runtime.postgres import PostgresServer
-from harness.runtime.redis import RedisServer
+from harness.runtime.local.postgres import PostgresServer
+from harness.runtime.local.redis import RedisServer
 from harness.upstream import Conditions, CorpusConfig, UpstreamServer
 from tests.scraper.support import (
     FROM_TS,

@@ -1,0 +1,305 @@
+"""The before/after runner: verify, warm up, then measure the plan's interleaved windows.
+
+Each comparison (an optimization, or `all` end to end) must first answer a fixed request
+set identically before and after, or it is `broken` and not measured. The answers are
+taken the first time each variant is applied, so verification costs no extra restarts;
+a comparison's samples are held back until its verification passed. Windows follow
+`harness.run.plan`: round after round, every variant once, so each optimization is measured
+before, after, before, after, ... and slow drifts of the host hit both variants alike.
+Samples are written to results.json at once: an interrupted run keeps what it measured.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from harness.collect.series import has_prometheus, window_peaks, window_series
+from harness.compare import summarize
+from harness.progress import Clock, RunProgress
+from harness.results import (
+    LATENCIES_DIR,
+    METRICS,
+    TIMESERIES_DIR,
+    LatencyFile,
+    Results,
+    Sample,
+    TimeseriesFile,
+    Verification,
+    dump_results,
+    dump_window_file,
+    iso,
+    window_file,
+)
+from harness.run.plan import Destination, WindowSet
+from harness.run.verify import Answer, HttpVerifier, compare_answers
+from harness.runtime.target import Target
+from harness.runtime.variants import Comparison, Variant
+from scenarios.base import Measurement, Scenario, WindowRecord
+from scenarios.profiles import MeasureProfile
+
+LOG = logging.getLogger(__name__)
+# A metric several scenarios of one window set measure (API memory during api and
+# websocket) is the peak over them.
+PEAK_METRICS = frozenset({"backend_memory_mb", "worker_memory_mb"})
+Measured = list[tuple[WindowRecord, list[Measurement]]]
+
+
+def to_samples(destination: Destination, repeat: int, measured: Measured) -> list[Sample]:
+    """One window set's measurements as one destination's samples, one per metric.
+
+    A sample is valid only if its window was (the load generator kept up) and its value
+    is finite; an invalid sample keeps the reason.
+    """
+    merged: dict[str, Sample] = {}
+    for record, measurements in measured:
+        if record.scenario not in destination.scenarios:
+            continue
+        for m in measurements:
+            valid = m.valid and record.invalid_reason is None and math.isfinite(m.value)
+            sample: Sample = {
+                "optimization": destination.optimization,
+                "variant": destination.variant,
+                "scenario": record.scenario,
+                "metric": m.metric,
+                "value": m.value if math.isfinite(m.value) else 0.0,
+                "unit": METRICS[m.metric].unit,
+                "repeat": repeat,
+                "window": [iso(record.started_at), iso(record.finished_at)],
+                "valid": valid,
+            }
+            if not valid:
+                sample["invalid_reason"] = (
+                    record.invalid_reason or m.invalid_reason or "no finite value"
+                )
+            previous = merged.get(m.metric)
+            if previous is not None and m.metric in PEAK_METRICS:
+                sample = _peak(previous, sample)
+            merged[m.metric] = sample
+    return list(merged.values())
+
+
+def _peak(first: Sample, second: Sample) -> Sample:
+    peak = second.copy() if second["value"] >= first["value"] else first.copy()
+    peak["scenario"] = f"{first['scenario']}+{second['scenario']}"
+    peak["valid"] = first["valid"] and second["valid"]
+    peak["window"] = [first["window"][0], second["window"][1]]
+    return peak
+
+
+class Verifier(Protocol):
+    """How the runner asks a stack for its answers to the fixed request set."""
+
+    def request_set(self, target: Target) -> list[str]: ...
+
+    def answers(self, target: Target, paths: Sequence[str]) -> dict[str, Answer]: ...
+
+    def cross_check(self, target: Target) -> str: ...
+
+
+class ResultsLog:
+    """results.json of one run, rewritten (atomically) after every change."""
+
+    def __init__(self, path: Path, results: Results) -> None:
+        self.path = path
+        self.results = results
+        self.write()
+
+    def write(self) -> None:
+        dump_results(self.results, self.path)
+
+    def add_samples(self, samples: list[Sample]) -> None:
+        if samples:
+            self.results["samples"].extend(samples)
+            self.write()
+
+    def add_verification(self, verification: Verification) -> None:
+        self.results["verification"].append(verification)
+        self.write()
+
+    def finish(self, clock: Clock) -> None:
+        self.results["summary"] = summarize(self.results["samples"], self.results["verification"])
+        self.results["finished_at"] = iso(clock())
+        self.write()
+
+
+class Runner:
+    """Measures the runs' comparisons on one running stack; see the module docstring."""
+
+    def __init__(
+        self,
+        target: Target,
+        scenarios: Mapping[str, Scenario],
+        profile: MeasureProfile,
+        work_dir: Path,
+        *,
+        progress: RunProgress | None = None,
+        clock: Clock = time.time,
+        verifier: Verifier | None = None,
+    ) -> None:
+        self.target = target
+        self.scenarios = scenarios
+        self.profile = profile
+        self.work_dir = work_dir
+        self.progress = progress
+        self.clock = clock
+        self.verifier: Verifier = verifier or HttpVerifier()
+        self._answers: dict[Variant, dict[str, Answer]] = {}
+        self._counts: dict[Variant, str] = {}
+        self._paths: list[str] = []
+        # (run, optimization) -> passed; absent while undecided
+        self._comparisons: dict[tuple[int, str], Comparison] = {}
+        self._verdicts: dict[tuple[int, str], bool] = {}
+        self._pending: dict[tuple[int, str], list[Sample]] = defaultdict(list)
+        # Stand-in targets (tests) have no Prometheus to ask for window series and peaks.
+        self._prometheus = has_prometheus(target.prometheus_url)
+
+    def run(
+        self,
+        logs: Sequence[ResultsLog],
+        runs: Sequence[Sequence[Comparison]],
+        plan: list[WindowSet],
+    ) -> None:
+        """Measure every window set of `plan`; each log gets its run's samples and summary."""
+        self._paths = self.verifier.request_set(self.target)
+        planned = {(d.run, d.optimization) for w in plan for d in w.destinations}
+        self._comparisons = {
+            (i, c.optimization): c
+            for i, pairs in enumerate(runs)
+            for c in pairs
+            if (i, c.optimization) in planned
+        }
+        for name in {s for window_set in plan for s in window_set.scenarios()}:
+            self.scenarios[name].prepare(self.target, self.profile)
+        self._warm_up(plan)
+        for window_set in plan:
+            self._measure(logs, window_set)
+        for log in logs:
+            log.finish(self.clock)
+
+    def _live(self) -> set[tuple[int, str]]:
+        return {key for key in self._comparisons if self._verdicts.get(key, True)}
+
+    def _warm_up(self, plan: Sequence[WindowSet]) -> None:
+        """Unmeasured load on the first variant: PostgreSQL's buffers and OS caches fill."""
+        if not plan:
+            return
+        self._show("warming up")
+        self.target.apply(plan[0].variant)
+        for name in plan[0].scenarios():
+            self.scenarios[name].warm_up(self.target, self.profile, self._dir("warm-up", name))
+
+    def _measure(self, logs: Sequence[ResultsLog], window_set: WindowSet) -> None:
+        live = self._live()
+        names = window_set.scenarios(live)
+        if not names:
+            return
+        label = _label(window_set, live)
+        self._show("switching", label, f"round {window_set.repeat + 1}")
+        self.target.apply(window_set.variant)
+        if window_set.variant not in self._answers:
+            self._show("verifying", label)
+            self._answers[window_set.variant] = self.verifier.answers(self.target, self._paths)
+            self._counts[window_set.variant] = self.verifier.cross_check(self.target)
+            self._decide(logs)
+        measured: Measured = []
+        for name in window_set.scenarios(self._live()):
+            self._show("measuring", label, f"{name} · round {window_set.repeat + 1}")
+            scenario = self.scenarios[name]
+            window_dir = self._dir(f"round-{window_set.repeat}", _variant_dir(window_set.variant))
+            record = scenario.run(self.target, self.profile, window_dir)
+            if self._prometheus:
+                peaks = window_peaks(self.target.prometheus_url, *_span([record]))
+                LOG.info("%s window peaks: %s", name, peaks)
+                record.readings.update(peaks)
+            measured.append((record, scenario.collect(self.target, record)))
+            if self.progress is not None:
+                self.progress.window_done()
+        self._write_window_files(logs, window_set, measured)
+        for destination in window_set.destinations:
+            key = (destination.run, destination.optimization)
+            samples = to_samples(destination, window_set.repeat, measured)
+            verdict = self._verdicts.get(key)
+            if verdict is None:
+                self._pending[key].extend(samples)
+            elif verdict:
+                logs[destination.run].add_samples(samples)
+
+    def _write_window_files(
+        self, logs: Sequence[ResultsLog], window_set: WindowSet, measured: Measured
+    ) -> None:
+        """Each destination's side files: the window set's Prometheus series, and the
+        per-request latencies of its scenario that recorded them."""
+        if not measured:
+            return
+        series: TimeseriesFile = {"series": []}
+        if self._prometheus:
+            span = _span([record for record, _ in measured])
+            series = window_series(self.target.prometheus_url, *span)
+        for d in window_set.destinations:
+            records = [record for record, _ in measured if record.scenario in d.scenarios]
+            if not records:
+                continue
+            run_dir = logs[d.run].path.parent
+            where = (d.optimization, d.variant, window_set.repeat)
+            if series["series"]:
+                dump_window_file(window_file(run_dir, TIMESERIES_DIR, *where), series)
+            for record in records:
+                latencies: LatencyFile | None = record.data.get("latencies")
+                if latencies is not None:
+                    dump_window_file(window_file(run_dir, LATENCIES_DIR, *where), latencies)
+
+    def _decide(self, logs: Sequence[ResultsLog]) -> None:
+        """Verify every comparison whose two variants have now both answered."""
+        for key, pair in self._comparisons.items():
+            if key in self._verdicts:
+                continue
+            before, after = self._answers.get(pair.before), self._answers.get(pair.after)
+            if before is None or after is None:
+                continue
+            check = compare_answers(before, after)
+            self._verdicts[key] = check.passed
+            run, optimization = key
+            detail = (
+                f"{check.detail}; before: {self._counts[pair.before]}; "
+                f"after: {self._counts[pair.after]}"
+            )
+            logs[run].add_verification(
+                {"optimization": optimization, "passed": check.passed, "detail": detail}
+            )
+            held = self._pending.pop(key, [])
+            if check.passed:
+                logs[run].add_samples(held)
+            else:
+                LOG.warning("%s is broken, not measured: %s", optimization, check.detail)
+
+    def _dir(self, *parts: str) -> Path:
+        return self.work_dir.joinpath("windows", *parts)
+
+    def _show(self, phase: str, optimization: str = "", detail: str = "") -> None:
+        LOG.info("%s %s %s", phase, optimization, detail)
+        if self.progress is not None:
+            self.progress.step(phase, optimization, detail)
+
+
+def _span(records: Sequence[WindowRecord]) -> tuple[float, float]:
+    """From the first record's start to the last one's end."""
+    return min(r.started_at for r in records), max(r.finished_at for r in records)
+
+
+def _variant_dir(variant: Variant) -> str:
+    return "+".join(sorted(variant)) or "baseline"
+
+
+def _label(window_set: WindowSet, live: set[tuple[int, str]]) -> str:
+    """What the window set measures, for the progress display."""
+    names = sorted(
+        {f"{d.optimization} {d.variant}" for d in window_set.destinations
+         if (d.run, d.optimization) in live}
+    )  # fmt: skip
+    return ", ".join(names) if len(names) <= 2 else f"{names[0]} and {len(names) - 1} more"

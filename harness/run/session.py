@@ -1,0 +1,349 @@
+"""Benchmark runs end to end: budget, stack, load generator ceiling, runner, results.
+
+`run_benchmarks` is what `chrono-bench run` (one mode) and `chrono-bench demo` (end to
+end and isolate, sharing one stack and their baseline windows) call. Each mode is a run
+of its own: `reports/<run-id>/` with results.json written as it goes and the locust logs
+and stats of every window; `reports/latest` points at the newest. The stack runs on the
+chosen runtime (harness/runtime/runtimes.py: local processes, or a compose project) from
+a temporary directory the postgres user can reach, removed afterwards, whatever the exit.
+What the runtime cannot measure is listed in results.json's environment.not_measured.
+With `host` (`run --runtime compose --host NAME`) the stack runs on a deployed inventory
+host's engine over SSH, sized by that host's budget; the connection is opened and the
+host checked before any report folder is made.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+from harness.budget.allocation import Budget, allocate
+from harness.budget.inventory import Inventory, get_host, load_inventory
+from harness.compare import summarize
+from harness.errors import UserError
+from harness.load.ceiling import measure_ceiling
+from harness.load.hosts import describe_load, load_placement, reach_load_hosts
+from harness.progress import Eta, RunProgress, status
+from harness.render.topology import host_budget
+from harness.results import OPTIMIZATIONS, Mode, Results, iso
+from harness.run.environment import git_info, host_info, package_versions
+from harness.run.plan import build_plan, measured_by, window_count
+from harness.run.runner import ResultsLog, Runner
+from harness.runtime.placement import Placement, plan_placement
+from harness.runtime.runtimes import (
+    StackSpec,
+    check_runtime,
+    running_stack,
+    unavailable_scenarios,
+)
+from harness.runtime.signals import exit_on_signals
+from harness.runtime.variants import BASELINE, Comparison, comparisons, parse_optimizations
+from scenarios import stress
+from scenarios.profiles import MeasureProfile, get_profile
+from scenarios.registry import build_scenarios, corpus_for, seed_for
+
+if TYPE_CHECKING:  # the docker SDK is imported only by runs that use it
+    from harness.runtime.compose.ssh_engine import RemoteHost, SshEngine
+
+LOG = logging.getLogger(__name__)
+LOCAL_HOST = "@local"
+LATEST_LINK = "latest"
+MODES: tuple[Mode, ...] = ("isolate", "ladder", "endtoend")
+# The API's throughput must stay well below what the load generator can send.
+MIN_LOADGEN_RATIO = 3.0
+# A first guess of one window's duration (restart, load, collection), before any ran.
+WINDOW_GUESS_S = 12.0
+# what a host whose engine runs a compose stack must hold (not only some roles' services)
+STACK_SERVICES = ("postgres", "redis_cache", "redis_broker", "api", "worker", "prometheus")
+UNAVAILABLE_IN_BUILD = "no scenario for it is available in this build"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    optimizations: str = "all"
+    modes: tuple[str, ...] = ("isolate",)
+    repeats: int | None = None
+    profile: str = "quick"
+    runtime: str = "local"
+    pin: bool = True
+    reports_dir: Path = Path("reports")
+    inventory: Path = Path("inventory.py")
+    # locust as a master with this many workers (0: one process; harness/load/distributed.py)
+    load_workers: int = 0
+    # inventory hosts or groups that run the workers (harness/load/hosts.py)
+    load_hosts: str = ""
+    # the address of this machine the API and locust's master listen on for load hosts
+    # (empty: @local's chrono_address, else loopback)
+    listen: str = ""
+    # compose: the inventory host whose engine runs the stack, over SSH (None: this machine)
+    host: str | None = None
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def point_latest(reports_dir: Path, run_dir: Path) -> None:
+    """`reports/latest` -> the run's folder (relative, so the tree can move)."""
+    tmp = reports_dir / f".{LATEST_LINK}-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(run_dir.name)
+    os.replace(tmp, reports_dir / LATEST_LINK)
+
+
+def stack_directory() -> Path:
+    """A fresh directory the postgres user can traverse (pytest's and ~ may be 0700)."""
+    path = Path(tempfile.mkdtemp(prefix="chrono-stack-"))
+    path.chmod(0o711)
+    return path
+
+
+def loadgen_ratio(results: Results, workers: int = 1) -> float | None:
+    """The locust ceiling (with the run's workers, where measured) over the highest
+    throughput the API reached in this run."""
+    ceilings = results["environment"]["loadgen_max_rps"]
+    ceiling = ceilings.get(f"locust_workers_{max(workers, 1)}", ceilings.get("locust_workers_1"))
+    api = [s["value"] for s in results["samples"] if s["metric"] == "api_rps" and s["valid"]]
+    if not ceiling or not api or max(api) <= 0:
+        return None
+    return ceiling / max(api)
+
+
+def parse_mode(text: str) -> Mode:
+    for mode in MODES:
+        if mode == text:
+            return mode
+    raise UserError(f"unknown mode '{text}': choose {', '.join(MODES)}")
+
+
+def run_comparisons(mode: Mode, optimizations: list[str]) -> list[Comparison]:
+    """The mode's comparisons; in isolation resource_limits is compared on the optimized
+    app, as the stress scenario means it (limits on an N+1 API would measure the N+1)."""
+    return [
+        Comparison(pair.optimization, stress.BEFORE, stress.AFTER)
+        if mode == "isolate" and pair.optimization == stress.OPTIMIZATION
+        else pair
+        for pair in comparisons(mode, optimizations)
+    ]
+
+
+def why_not_measured(optimization: str, unavailable: dict[str, str]) -> str:
+    """Why no available scenario measures `optimization`: the runtime's reasons."""
+    reasons = [unavailable[name] for name in measured_by(optimization) if name in unavailable]
+    return "; ".join(reasons) or UNAVAILABLE_IN_BUILD
+
+
+def header(
+    run_id: str,
+    mode: Mode,
+    profile: MeasureProfile,
+    budget: Budget,
+    placement: Placement,
+    runtime: str = "local",
+) -> Results:
+    return {
+        "schema": 1,
+        "run_id": run_id,
+        "started_at": iso(time.time()),
+        "finished_at": None,
+        "git": git_info(),
+        "host": host_info(),
+        "runtime": runtime,
+        "profile": profile.name,
+        "mode": mode,
+        "budget": budget.to_dict(),
+        "environment": {
+            "versions": package_versions(),
+            "loadgen_max_rps": {},
+            "placement": placement.describe(),  # type: ignore[typeddict-unknown-key]
+            "load_generator": describe_load(placement),
+        },
+        "samples": [],
+        "verification": [],
+        "summary": [],
+    }
+
+
+def close_log(log: ResultsLog, workers: int = 0) -> None:
+    """Summary and load generator ratio, also for an interrupted run's partial data."""
+    results = log.results
+    if results["finished_at"] is None:
+        results["summary"] = summarize(results["samples"], results["verification"])
+    ratio = loadgen_ratio(results, workers)
+    environment = results["environment"]
+    environment["loadgen_ratio"] = ratio  # type: ignore[typeddict-unknown-key]
+    if ratio is not None and ratio < MIN_LOADGEN_RATIO:
+        environment["loadgen_note"] = (  # type: ignore[typeddict-unknown-key]
+            f"locust's ceiling is only {ratio:.1f}x the API's highest throughput "
+            f"(< {MIN_LOADGEN_RATIO:g}x): the load generator may have limited the API"
+        )
+    log.write()
+
+
+class BenchmarkSession:
+    """One stack, one or more runs (modes); `execute()` always leaves their results."""
+
+    def __init__(
+        self,
+        options: RunOptions,
+        console: Console | None = None,
+        *,
+        profile: MeasureProfile | None = None,
+    ) -> None:
+        self.runtime = check_runtime(options.runtime)
+        if self.runtime == "compose" and options.load_hosts:
+            raise UserError(
+                "--load-hosts: the compose runtime publishes the API on loopback only; "
+                "run the workers here with --load-workers N, or use --runtime local"
+            )
+        self.options = options
+        self.console = console
+        self.profile = profile or get_profile(options.profile)
+        self.repeats = options.repeats or self.profile.repeats
+        if self.repeats < 1:
+            raise UserError("--repeats must be at least 1")
+        chosen = parse_optimizations(options.optimizations, OPTIMIZATIONS)
+        self.modes = [parse_mode(mode) for mode in options.modes]
+        inventory = load_inventory(options.inventory)
+        self.remote = None
+        if options.host is not None:
+            self.remote = remote_stack_host(inventory, options.host, self.runtime)
+            self.budget = host_budget(inventory, options.host)
+            missing = [name for name in STACK_SERVICES if name not in self.budget.services]
+            if missing:
+                raise UserError(
+                    f"--host: host '{options.host}' holds only part of the stack (its roles "
+                    f"leave out {', '.join(missing)}): a run needs a host with the whole stack"
+                )
+        else:
+            self.budget = allocate(get_host(inventory, LOCAL_HOST))
+        unavailable = unavailable_scenarios(self.runtime, remote=self.remote is not None)
+        self.scenarios = [name for name in build_scenarios(self.budget) if name not in unavailable]
+        # What the runtime (or this build) cannot measure is said so, not silently dropped.
+        self.not_measured = {
+            o: why_not_measured(o, unavailable)
+            for o in chosen
+            if not measured_by(o, self.scenarios)
+        }
+        if len(self.not_measured) == len(chosen):
+            reasons = "; ".join(f"{o}: {why}" for o, why in self.not_measured.items())
+            raise UserError(f"nothing to run on the {self.runtime} runtime: {reasons}")
+        measurable = [o for o in chosen if o not in self.not_measured]
+        self.runs = [run_comparisons(mode, measurable) for mode in self.modes]
+        self.plan = build_plan(self.runs, self.repeats, self.scenarios)
+        placement = load_placement(
+            plan_placement(options.pin), inventory, options.load_workers, options.load_hosts
+        )
+        self.placement = reach_load_hosts(placement, inventory, options.listen)
+        if self.runtime == "compose":
+            # The engine's cgroups place the containers on any core: the load generator
+            # is not held to one either (the compose runtime ignores --pin).
+            self.placement = replace(self.placement, sut_cpus=(), loadgen_cpus=())
+
+    def execute(self) -> list[Path]:
+        """Measure; returns each run's folder (in the order of the modes)."""
+        stack_dir = stack_directory()
+        try:
+            # a host that cannot run the stack fails before any report folder is made
+            with exit_on_signals(), self._remote_engine(stack_dir) as engine:
+                logs = self._open_logs()
+                try:
+                    self._measure(logs, stack_dir, engine)
+                finally:
+                    for log in logs:
+                        close_log(log, self.placement.load_workers)
+        finally:
+            shutil.rmtree(stack_dir, ignore_errors=True)
+        return [log.path.parent for log in logs]
+
+    def _open_logs(self) -> list[ResultsLog]:
+        """Each mode's folder and results.json; `reports/latest` -> the last."""
+        logs = []
+        reports_dir = self.options.reports_dir.resolve()
+        for mode in self.modes:
+            run_dir = reports_dir / new_run_id()
+            run_dir.mkdir(parents=True)
+            results = header(
+                run_dir.name, mode, self.profile, self.budget, self.placement, self.runtime
+            )
+            if self.not_measured:
+                results["environment"]["not_measured"] = self.not_measured  # type: ignore[typeddict-unknown-key]
+            logs.append(ResultsLog(run_dir / "results.json", results))
+        point_latest(reports_dir, logs[-1].path.parent)
+        return logs
+
+    @contextmanager
+    def _remote_engine(self, stack_dir: Path) -> Iterator[SshEngine | None]:
+        """The deployed host's engine over SSH, checked (None: this machine's)."""
+        if self.remote is None:
+            yield None
+            return
+        from harness.runtime.compose.ssh_engine import ssh_engine
+
+        with ExitStack() as opened:
+            with status(self.console, f"connecting to host '{self.remote.name}' over SSH"):
+                engine = opened.enter_context(ssh_engine(self.remote, stack_dir))
+            yield engine
+
+    def _measure(
+        self, logs: Sequence[ResultsLog], stack_dir: Path, engine: SshEngine | None = None
+    ) -> None:
+        work_dir = logs[-1].path.parent
+        with status(self.console, "measuring the load generator's ceiling on nginx"):
+            ceiling = measure_ceiling(work_dir / "loadgen", self.placement)
+        for log in logs:
+            log.results["environment"]["loadgen_max_rps"] = ceiling
+            log.write()
+        spec = StackSpec(
+            self.runtime,
+            stack_dir,
+            self.budget,
+            self.placement,
+            # started as the first window set wants it: one switch (a compose recreation) less
+            variant=self.plan[0].variant if self.plan else BASELINE,
+            corpus=corpus_for(self.profile),
+            seed=seed_for(self.profile),
+            engine_log=work_dir / "dockerd.log",
+            # the stress scenario's runaway outgrows the budget's host, not this machine
+            host_cgroup=any("stress" in window.scenarios() for window in self.plan),
+            engine=engine,
+        )
+        with running_stack(spec, self.console) as running:
+            stack = running.target
+            versions = stack.versions()
+            for log in logs:
+                environment = log.results["environment"]
+                environment["versions"].update(versions)
+                environment.update(running.environment)  # type: ignore[typeddict-item]
+                log.write()
+            eta = Eta(window_count(self.plan), time.time, WINDOW_GUESS_S)
+            with RunProgress(eta, self.console) as progress:
+                scenarios = build_scenarios(self.budget)
+                runner = Runner(stack, scenarios, self.profile, work_dir, progress=progress)
+                runner.run(logs, self.runs, self.plan)
+
+
+def remote_stack_host(inventory: Inventory, name: str, runtime: str) -> RemoteHost:
+    """The inventory host a compose run uses the engine of (`--host NAME`)."""
+    from harness.runtime.compose.ssh_engine import remote_host
+
+    if runtime != "compose":
+        raise UserError("--host: only the compose runtime runs on a deployed host")
+    return remote_host(inventory, name)
+
+
+def run_benchmarks(options: RunOptions, console: Console | None = None) -> list[Path]:
+    """Measure the chosen comparisons in each mode; returns the runs' folders."""
+    return BenchmarkSession(options, console).execute()
