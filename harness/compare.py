@@ -4,6 +4,11 @@ Mann-Whitney U, verdicts, and the `summary` list of results.json.
 A verdict needs both significance (p < alpha) and a minimum effect (|ratio - 1| >=
 min_effect); with too few valid samples, or too few for the test to ever reach alpha, it is
 `inconclusive`, never `improved`. A failed verification makes the optimization `broken`.
+
+Some samples are lower bounds (`bound: "lower"`: a ladder stopped at its ceiling or at
+the load generator's limit). A side's median is then a lower bound too when one of its
+bounded values lies at or below it. A verdict stands only where raising a bounded side
+could not overturn it: two bounded sides are never `no-change` but `inconclusive (both ≥)`.
 """
 
 from __future__ import annotations
@@ -18,7 +23,16 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from harness.results import METRICS, Expected, Sample, SummaryRow, Verdict, Verification
+from harness.results import (
+    LOWER,
+    METRICS,
+    Expected,
+    Sample,
+    SummaryRow,
+    Variant,
+    Verdict,
+    Verification,
+)
 
 ALPHA = 0.05
 MIN_EFFECT = 0.05  # smallest |ratio - 1| that counts as a change
@@ -181,6 +195,36 @@ def compare(
     return Comparison(n_before, n_after, before_median, after_median, ratio, ci, p, verdict, reason)
 
 
+def median_is_lower_bound(values: Sequence[float], bounded: Sequence[bool]) -> bool:
+    """Whether a side's median is only a lower bound: some bounded value lies at or below
+    it, so its true value, higher, could raise the median."""
+    if not values:
+        return False
+    middle = median(values)
+    return any(
+        is_bound and value <= middle for value, is_bound in zip(values, bounded, strict=True)
+    )
+
+
+def bounded_verdict(
+    result: Comparison, before_bound: bool, after_bound: bool
+) -> tuple[Verdict, str | None]:
+    """The verdict once lower bounds are taken into account (see the module docstring)."""
+    if not (before_bound or after_bound) or result.verdict == "inconclusive":
+        return result.verdict, result.reason
+    if before_bound and after_bound:
+        return "inconclusive", "inconclusive (both ≥): both sides are lower bounds"
+    before, after = result.before_median, result.after_median
+    assert before is not None and after is not None
+    # A bounded side may truly be higher still: only an ordering where it already is the
+    # higher one survives that.
+    higher_side_bounded = after > before if after_bound else before > after
+    if result.verdict in ("improved", "regressed") and higher_side_bounded:
+        return result.verdict, result.reason
+    side = "after" if after_bound else "before"
+    return "inconclusive", f"the {side} side is only a lower bound (≥)"
+
+
 def summarize(
     samples: Iterable[Sample],
     verification: Iterable[Verification],
@@ -194,10 +238,17 @@ def summarize(
     values: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(
         lambda: {"before": [], "after": []}
     )
+    # per value, the reason it is a lower bound ("" when exact), in the same order
+    bounds: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(
+        lambda: {"before": [], "after": []}
+    )
     for sample in samples:
-        group = values[(sample["optimization"], sample["metric"])]
+        key = (sample["optimization"], sample["metric"])
+        group = values[key]
         if sample["valid"]:
             group[sample["variant"]].append(sample["value"])
+            why = sample.get("bound_reason", "") if sample.get("bound") == LOWER else ""
+            bounds[key][sample["variant"]].append(why)
     failed = {v["optimization"]: v["detail"] for v in verification if not v["passed"]}
     rows: list[SummaryRow] = []
     for (optimization, metric_id), group in values.items():
@@ -219,10 +270,30 @@ def summarize(
             "n_before": result.n_before,
             "n_after": result.n_after,
         }
+        sides = _bound_sides(group, bounds[(optimization, metric_id)])
+        verdict, reason = bounded_verdict(result, "before" in sides, "after" in sides)
+        row["verdict"] = verdict
+        if sides:
+            row["bound"] = LOWER
+            row["bound_sides"] = list(sides)
+            row["bound_reason"] = "; ".join(f"{side} ≥ ({why})" for side, why in sides.items())
         if optimization in failed:
             row["verdict"] = "broken"
             row["reason"] = f"verification failed: {failed[optimization]}"
-        elif result.reason:
-            row["reason"] = result.reason
+        elif reason:
+            row["reason"] = reason
         rows.append(row)
     return rows
+
+
+def _bound_sides(
+    values: dict[str, list[float]], reasons: dict[str, list[str]]
+) -> dict[Variant, str]:
+    """The sides whose median is a lower bound, each with its samples' reasons."""
+    sides: dict[Variant, str] = {}
+    side: Variant
+    for side in ("before", "after"):
+        bounded = [bool(reason) for reason in reasons[side]]
+        if median_is_lower_bound(values[side], bounded):
+            sides[side] = ", ".join(sorted({r for r in reasons[side] if r}))
+    return sides

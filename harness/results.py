@@ -39,6 +39,10 @@ LATENCIES_DIR = "latencies"
 TIMESERIES_DIR = "timeseries"
 
 Variant = Literal["before", "after"]
+# A value the measurement could only bound from below: a ladder that stopped at its
+# ceiling or at the load generator's limit rather than at its SLO. Absent means exact.
+Bound = Literal["lower"]
+LOWER: Bound = "lower"
 Better = Literal["lower", "higher"]
 Verdict = Literal["improved", "regressed", "no-change", "inconclusive", "broken"]
 Mode = Literal["isolate", "ladder", "endtoend"]
@@ -182,6 +186,12 @@ class Sample(TypedDict):
     valid: bool
     # Why a window is invalid, e.g. "load generator CPU 96% > 90%".
     invalid_reason: NotRequired[str]
+    # The value is only a lower bound ("≥ value"), and why: "ceiling 5000",
+    # "load-generator bound at 640 users".
+    bound: NotRequired[Bound]
+    bound_reason: NotRequired[str]
+    # How many requests stand behind a latency percentile.
+    requests: NotRequired[int]
 
 
 @pydantic.with_config(pydantic.ConfigDict(extra="forbid"))
@@ -210,6 +220,13 @@ class SummaryRow(TypedDict):
     n_before: NotRequired[int]  # valid samples used
     n_after: NotRequired[int]
     reason: NotRequired[str]  # why inconclusive or broken
+    # Present when a side's median is only a lower bound: which sides, and why.
+    bound: NotRequired[Bound]
+    bound_sides: NotRequired[list[Variant]]
+    bound_reason: NotRequired[str]
+    # Percentiles pooled over the windows' requests: how many requests stand behind each side.
+    requests_before: NotRequired[int]
+    requests_after: NotRequired[int]
 
 
 class Results(TypedDict):
@@ -274,6 +291,8 @@ def _check_semantics(results: Results) -> None:
             raise ValueError(f"{where}.window: needs [start, end]")
         if sample["valid"] and not math.isfinite(sample["value"]):
             raise ValueError(f"{where}.value: a valid sample needs a finite value")
+        if "bound" in sample and not sample.get("bound_reason"):
+            raise ValueError(f"{where}.bound_reason: a lower bound needs its reason")
     for index, row in enumerate(results["summary"]):
         if row["metric"] not in METRICS:
             raise ValueError(f"summary[{index}].metric: unknown metric {row['metric']!r}")

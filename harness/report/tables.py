@@ -23,17 +23,25 @@ from harness.results import (
     Results,
     Sample,
     SummaryRow,
+    Variant,
 )
 
 NOT_AVAILABLE = "—"
 
 
-def fmt_value(value: float | None, unit: str) -> str:
+def fmt_value(value: float | None, unit: str, *, lower_bound: bool = False) -> str:
     if value is None:
         return NOT_AVAILABLE
+    at_least = "≥ " if lower_bound else ""
     if unit == "ratio":
-        return f"{value:.0%}"
-    return f"{value:.4g} {unit}"
+        return f"{at_least}{value:.0%}"
+    return f"{at_least}{value:.4g} {unit}"
+
+
+def fmt_side(row: SummaryRow, side: Variant, unit: str) -> str:
+    """One side's median, "≥ N" when it is only a lower bound."""
+    bounded = side in row.get("bound_sides", [])
+    return fmt_value(row[f"{side}_median"], unit, lower_bound=bounded)  # type: ignore[literal-required]
 
 
 def _pct(share: float) -> str:
@@ -44,11 +52,19 @@ def _pct(share: float) -> str:
 def fmt_change(metric: Metric, row: SummaryRow) -> str:
     """A ratio in the report's own words: 'N% reduction' or 'Nx increase', with its CI."""
     ratio, ci = row["ratio"], row["ci95"]
-    if ratio is None:
+    sides = row.get("bound_sides", [])
+    if ratio is None or len(sides) == 2:
         if row["before_median"] is None or row["after_median"] is None:
             return NOT_AVAILABLE
-        before = fmt_value(row["before_median"], metric.unit)
-        return f"{before} → {fmt_value(row['after_median'], metric.unit)}"
+        before = fmt_side(row, "before", metric.unit)
+        return f"{before} → {fmt_side(row, 'after', metric.unit)}"
+    if sides:
+        # a bounded after can only raise the ratio, a bounded before only lower it
+        at = "≥ " if sides == ["after"] else "≤ "
+        return (
+            f"{at}{ratio:.2f}x ({fmt_side(row, 'before', metric.unit)} → "
+            f"{fmt_side(row, 'after', metric.unit)}; {row.get('bound_reason', '')})"
+        )
     if metric.better == "lower":
         word = "reduction" if ratio <= 1 else "increase"
         text = f"{_pct(abs(1 - ratio))} {word}"
@@ -119,8 +135,8 @@ def expected_table(results: Results) -> list[ExpectedRow]:
         table.append(
             ExpectedRow(
                 metric,
-                fmt_value(row["before_median"], metric.unit),
-                fmt_value(row["after_median"], metric.unit),
+                fmt_side(row, "before", metric.unit),
+                fmt_side(row, "after", metric.unit),
                 fmt_change(metric, row),
                 expectation_verdict(metric, row),
             )
@@ -174,12 +190,19 @@ def section_cells(row: SummaryRow) -> list[str]:
     verdict = row["verdict"] + (f" ({row['reason']})" if "reason" in row else "")
     return [
         metric.id,
-        f"{fmt_value(row['before_median'], metric.unit)} (n={row.get('n_before', '?')})",
-        f"{fmt_value(row['after_median'], metric.unit)} (n={row.get('n_after', '?')})",
+        f"{fmt_side(row, 'before', metric.unit)} ({_behind(row, 'before')})",
+        f"{fmt_side(row, 'after', metric.unit)} ({_behind(row, 'after')})",
         fmt_change(metric, row),
         fmt_p(row["p_value"]),
         verdict,
     ]
+
+
+def _behind(row: SummaryRow, side: Variant) -> str:
+    """What stands behind a side's figure: its windows, and its requests when pooled."""
+    text = f"n={row.get(f'n_{side}', '?')}"
+    requests = row.get(f"requests_{side}")
+    return f"{text}, {requests} requests" if requests is not None else text
 
 
 def invalid_cells(sample: Sample) -> list[str]:

@@ -1,0 +1,88 @@
+"""Lower bounds ("≥ N": a ladder stopped at its ceiling or at the load generator's limit)
+in compare's summary and the report: two bounds are never "no change"."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.compare import median_is_lower_bound, summarize
+from harness.report.tables import expected_table, section_cells
+from harness.results import Sample, validate_results
+from tests.report.synthetic import make_results, samples_for, spread
+
+CEILING = "ceiling 5120"
+LOADGEN = "load-generator bound at 640 connections"
+
+
+def bounded(samples: list[Sample], variant: str, reason: str) -> list[Sample]:
+    for sample in samples:
+        if sample["variant"] == variant:
+            sample["bound"] = "lower"
+            sample["bound_reason"] = reason
+    return samples
+
+
+def row_for(samples: list[Sample]) -> dict:
+    (row,) = summarize(samples, [])
+    return dict(row)
+
+
+def test_two_lower_bounds_are_inconclusive_not_no_change() -> None:
+    samples = samples_for("all", "ws_connections", [5120.0] * 5, [5120.0] * 5)
+    assert row_for(samples)["verdict"] == "no-change"  # the same figures, exact
+    bounded(bounded(samples, "before", CEILING), "after", CEILING)
+    row = row_for(samples)
+    assert row["verdict"] == "inconclusive"
+    assert "both ≥" in row["reason"]
+    assert row["bound"] == "lower" and row["bound_sides"] == ["before", "after"]
+    assert CEILING in row["bound_reason"]
+    results = make_results(samples, mode="endtoend")
+    validate_results(results)
+    cells = section_cells(row)  # type: ignore[arg-type]
+    assert cells[1].startswith("≥ 5120") and cells[2].startswith("≥ 5120")
+    (measured,) = [r for r in expected_table(results) if r.metric.id == "ws_connections"]
+    assert measured.before.startswith("≥") and measured.after.startswith("≥")
+    assert "no-change" not in measured.verdict
+
+
+def test_a_bounded_after_above_an_exact_before_is_still_an_improvement() -> None:
+    samples = bounded(
+        samples_for("all", "ws_connections", spread(640, 5), [5120.0] * 5), "after", CEILING
+    )
+    row = row_for(samples)
+    assert row["verdict"] == "improved"
+    assert row["bound_sides"] == ["after"]
+    assert section_cells(row)[3].startswith("≥ ")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "bounded_side"),
+    [
+        # the after could truly be higher than the before: no regression can be claimed
+        (spread(1000, 5), spread(640, 5), "after"),
+        # the before could truly be higher than the after: no improvement either
+        (spread(640, 5), spread(1000, 5), "before"),
+    ],
+)
+def test_a_verdict_a_bound_could_overturn_is_inconclusive(
+    before: list[float], after: list[float], bounded_side: str
+) -> None:
+    samples = samples_for("all", "concurrent_users", before, after)
+    assert row_for(samples)["verdict"] in ("improved", "regressed")
+    row = row_for(bounded(samples, bounded_side, LOADGEN))
+    assert row["verdict"] == "inconclusive"
+    assert LOADGEN in row["bound_reason"]
+
+
+def test_a_median_is_a_bound_only_when_a_bounded_value_could_raise_it() -> None:
+    # the bounded value sits above the median: raising it leaves the median alone
+    assert not median_is_lower_bound([1000, 2000, 3000], [False, False, True])
+    assert median_is_lower_bound([1000, 2000, 3000], [False, True, False])
+    assert median_is_lower_bound([5120, 5120, 5120], [True, False, False])
+
+
+def test_a_bound_without_its_reason_is_rejected() -> None:
+    samples = samples_for("all", "ws_connections", [10.0] * 5, [20.0] * 5)
+    samples[0]["bound"] = "lower"
+    with pytest.raises(Exception, match="bound_reason"):
+        validate_results(make_results(samples))
