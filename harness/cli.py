@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from harness import catalog
 from harness.errors import UserError
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ INVENTORY_OPTION = typer.Option(Path("inventory.py"), "--inventory", help="pyinf
 HOST_OPTION = typer.Option(None, "--host", help="host of the inventory (default: the first)")
 PROFILE_OPTION = typer.Option(None, "--profile", help="profile (default: the host's own)")
 DEMO_HOST = "@local"
+OPTIMIZATION_IDS = ", ".join(catalog.IDS)
 DEMO_BUNDLE_DIR = Path(".run/bundle")
 
 
@@ -192,7 +194,7 @@ def _log_to_stderr() -> None:
 @app.command("run")
 def run_command(
     optimizations: str = typer.Option(
-        "all", "--optimizations", help="all, or ids separated by commas (stats_aggregate,...)"
+        "all", "--optimizations", help=f"all, or ids separated by commas: {OPTIMIZATION_IDS}"
     ),
     mode: str = typer.Option("isolate", "--mode", help="isolate, ladder or endtoend"),
     repeats: int | None = typer.Option(
@@ -244,7 +246,9 @@ def run_command(
 @app.command("up")
 def up_command(
     optimizations: str = typer.Option(
-        "", "--optimizations", help="optimizations on: all, ids separated by commas, or none"
+        "",
+        "--optimizations",
+        help=f"optimizations on: all, none, or ids separated by commas: {OPTIMIZATION_IDS}",
     ),
     seed: bool = typer.Option(True, "--seed/--no-seed", help="load the quick benchmark data"),
     pin: bool = typer.Option(

@@ -31,6 +31,7 @@ from typing import Any, Literal, NotRequired
 import pydantic
 from typing_extensions import TypedDict
 
+from harness import catalog
 from harness.errors import UserError
 
 SCHEMA_VERSION = 1
@@ -47,23 +48,9 @@ Better = Literal["lower", "higher"]
 Verdict = Literal["improved", "regressed", "no-change", "inconclusive", "broken"]
 Mode = Literal["isolate", "ladder", "endtoend"]
 
-# The optimization catalog of docs/design.md, in its order.
-OPTIMIZATIONS: tuple[str, ...] = (
-    "stats_aggregate",
-    "db_indexes",
-    "async_db",
-    "db_pool",
-    "pg_tuning",
-    "redis_cache",
-    "celery_tuning",
-    "batch_indexing",
-    "streaming_fetch",
-    "ws_manager",
-    "resource_limits",
-    "frontend_split",
-)
-# The `endtoend` mode compares all optimizations off with all on under this id.
-ALL = "all"
+# The optimization ids (harness/catalog.py), and `all` for the end-to-end mode.
+OPTIMIZATIONS: tuple[str, ...] = catalog.IDS
+ALL = catalog.ALL
 
 
 @dataclass(frozen=True)

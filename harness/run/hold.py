@@ -27,10 +27,10 @@ from rich.console import Console
 from rich.table import Table
 
 from app.seed import BENCH_EMAIL, BENCH_PASSWORD
+from harness import catalog
 from harness.budget.allocation import allocate
 from harness.budget.inventory import get_host, load_inventory
 from harness.errors import UserError
-from harness.results import OPTIMIZATIONS
 from harness.run.session import LOCAL_HOST, stack_directory
 from harness.runtime.compose.dockerd import compose_command, engine_answers, stop_dockerd
 from harness.runtime.compose.project import DOWN_ARGS, compose_down, project_command
@@ -39,7 +39,7 @@ from harness.runtime.placement import Placement, plan_placement
 from harness.runtime.runtimes import RunningStack, StackSpec, check_runtime, running_stack
 from harness.runtime.signals import exit_on_signals
 from harness.runtime.target import Target
-from harness.runtime.variants import BASELINE, LOCAL_MEASURABLE, parse_optimizations
+from harness.runtime.variants import BASELINE, parse_optimizations
 from scenarios.profiles import get_profile
 from scenarios.registry import corpus_for, seed_for
 
@@ -162,7 +162,7 @@ def serve_stack(
     check_runtime(runtime)
     if state_file.exists() and _alive(read_state(state_file).pid):
         raise UserError(f"a stack is already up (see {state_file}): `chrono-bench down` first")
-    switches = LOCAL_MEASURABLE if runtime == "local" else OPTIMIZATIONS
+    switches = catalog.measurable_on(runtime)
     chosen = parse_optimizations(optimizations, switches) if optimizations.strip() else []
     variant = frozenset(chosen) or BASELINE
     profile = get_profile("quick")

@@ -14,26 +14,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from harness import catalog
 from harness.runtime.variants import Comparison, Variant
 
 VariantName = Literal["before", "after"]
-# Which scenarios measure which optimization (docs/design.md's "measured by" column).
-SCENARIOS_BY_OPTIMIZATION: dict[str, tuple[str, ...]] = {
-    "stats_aggregate": ("api",),
-    "db_indexes": ("api",),
-    "async_db": ("api", "concurrency"),
-    "db_pool": ("concurrency",),
-    "pg_tuning": ("api",),
-    "redis_cache": ("api",),
-    "celery_tuning": ("scrape",),
-    "batch_indexing": ("scrape",),
-    "streaming_fetch": ("scrape",),
-    "ws_manager": ("websocket",),
-    "resource_limits": ("stress",),
-    "frontend_split": ("frontend",),
-    "all": ("api", "concurrency", "scrape", "websocket", "frontend"),
-}
-SCENARIO_ORDER = ("api", "concurrency", "scrape", "websocket", "frontend", "stress")
 
 
 @dataclass(frozen=True)
@@ -62,12 +46,12 @@ class WindowSet:
             if live is None or (d.run, d.optimization) in live
             for name in d.scenarios
         }
-        return [name for name in SCENARIO_ORDER if name in needed]
+        return [name for name in catalog.SCENARIOS if name in needed]
 
 
 def measured_by(optimization: str, available: Collection[str] | None = None) -> tuple[str, ...]:
     """The scenarios that measure `optimization`, among those `available` (default all)."""
-    names = SCENARIOS_BY_OPTIMIZATION[optimization]
+    names = catalog.scenarios_of(optimization)
     return tuple(n for n in names if available is None or n in available)
 
 

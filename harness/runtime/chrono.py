@@ -17,9 +17,10 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from app.core.config import SWITCHES, Settings
+from app.core.config import Settings
 from app.worker.command import worker_argv
 from app.worker.queues import SCRAPING_QUEUE, SINGLE_QUEUE
+from harness.catalog import APP_SWITCHES
 from harness.runtime.placement import Placement
 from harness.runtime.service import Service, http_ok
 
@@ -36,15 +37,14 @@ HARNESS_APP_ENV = {
 
 
 def switch_env(variant: Set[str]) -> dict[str, str]:
-    """CHRONO_<ID>=true|false for every app switch (pg_tuning is PostgreSQL's, not the app's).
+    """CHRONO_<ID>=true|false for every app switch of the catalog (app.frontend_serve reads
+    frontend_split's; pg_tuning and resource_limits are the harness's alone).
 
     The API must enqueue scrapes where the variant's workers listen: the one queue of
     the report's current Celery setup, or the routed scraping queue.
     """
-    env = {f"CHRONO_{name.upper()}": str(name in variant).lower() for name in SWITCHES}
+    env = {f"CHRONO_{name.upper()}": str(name in variant).lower() for name in APP_SWITCHES}
     env["CHRONO_SCRAPE_QUEUE"] = SCRAPING_QUEUE if "celery_tuning" in variant else SINGLE_QUEUE
-    # Read by app.frontend_serve, which picks the web client's build.
-    env["CHRONO_FRONTEND_SPLIT"] = str("frontend_split" in variant).lower()
     return env
 
 

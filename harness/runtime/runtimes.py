@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from harness import catalog
 from harness.budget.allocation import Budget
 from harness.errors import UserError
 from harness.progress import status
@@ -33,19 +34,8 @@ if TYPE_CHECKING:  # the docker SDK is imported only by runs that use it
     from harness.runtime.compose.engine import EngineLocation
     from harness.runtime.compose.ssh_engine import SshEngine
 
-RUNTIMES = ("local", "compose")
-# Scenarios a runtime cannot run, and why: what only they measure is not measured there,
-# and results.json's environment.not_measured says so with this reason.
-UNAVAILABLE_SCENARIOS: dict[str, dict[str, str]] = {
-    "local": {
-        "stress": "the stress scenario needs containers with limits: not measurable on the "
-        "local runtime (use --runtime compose)",
-    },
-    "compose": {
-        "frontend": "the frontend scenario loads the web client, which the compose runtime's "
-        "app image does not carry (its build leaves app/frontend out): use --runtime local",
-    },
-}
+RUNTIMES = catalog.RUNTIMES
+UNAVAILABLE_SCENARIOS = catalog.UNAVAILABLE_SCENARIOS
 # ...and what the compose runtime cannot run on a deployed host's engine
 REMOTE_UNAVAILABLE_SCENARIOS: dict[str, str] = {
     "stress": "the stress scenario grows a worker past the budget's host memory, held by a "

@@ -11,38 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from harness import catalog
 from harness.errors import UserError
 from harness.results import ALL, OPTIMIZATIONS
 
 Variant = frozenset[str]
 BASELINE: Variant = frozenset()
 
-# What the local runtime cannot measure: container limits need compose.
-LOCAL_UNMEASURABLE = frozenset({"resource_limits"})
-LOCAL_MEASURABLE: tuple[str, ...] = tuple(o for o in OPTIMIZATIONS if o not in LOCAL_UNMEASURABLE)
-# The report's implementation priority (critical, high, medium, low): the ladder's order.
-LADDER_ORDER: tuple[str, ...] = (
-    "stats_aggregate",
-    "db_indexes",
-    "async_db",
-    "db_pool",
-    "redis_cache",
-    "celery_tuning",
-    "resource_limits",
-    "batch_indexing",
-    "ws_manager",
-    "frontend_split",
-    "streaming_fetch",
-    "pg_tuning",
-)
+LOCAL_MEASURABLE: tuple[str, ...] = catalog.measurable_on("local")
 # Which processes read which switch (the API enqueues scrapes on celery_tuning's queue;
 # workers invalidate the API's cache when they store pages; the API serves the frontend
-# build frontend_split picks).
-API_SWITCHES = frozenset(
-    {"stats_aggregate", "db_indexes", "async_db", "db_pool", "redis_cache", "ws_manager",
-     "celery_tuning", "frontend_split"}
-)  # fmt: skip
-WORKER_SWITCHES = frozenset({"celery_tuning", "batch_indexing", "streaming_fetch", "redis_cache"})
+# build frontend_split picks): the catalog's `touches`.
+API_SWITCHES = catalog.touched_by("api")
+WORKER_SWITCHES = catalog.touched_by("workers")
 
 
 @dataclass(frozen=True)
@@ -62,10 +43,10 @@ class Changes:
 def changes(current: Variant, target: Variant) -> Changes:
     changed = current ^ target
     # A PostgreSQL restart drops every pooled connection: the app processes restart too.
-    postgres = "pg_tuning" in changed
+    postgres = bool(changed & catalog.touched_by("postgres"))
     return Changes(
         postgres=postgres,
-        indexes="db_indexes" in changed,
+        indexes=bool(changed & catalog.touched_by("indexes")),
         api=postgres or bool(changed & API_SWITCHES),
         workers=postgres or bool(changed & WORKER_SWITCHES),
     )
@@ -103,7 +84,7 @@ def comparisons(mode: str, optimizations: Sequence[str]) -> list[Comparison]:
     if mode == "ladder":
         pairs = []
         applied: Variant = BASELINE
-        for name in (o for o in LADDER_ORDER if o in optimizations):
+        for name in (o for o in catalog.LADDER_ORDER if o in optimizations):
             pairs.append(Comparison(name, applied, applied | {name}))
             applied = applied | {name}
         return pairs
