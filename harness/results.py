@@ -33,8 +33,11 @@ from typing_extensions import TypedDict
 
 from harness import catalog
 from harness.errors import UserError
+from harness.units import MEMORY_UNIT
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[2] = 2
+# Schema 1 labelled memory "MB" (its values were already MiB): read it as schema 2.
+READABLE_SCHEMAS = (1, SCHEMA_VERSION)
 RESULTS_FILE = "results.json"
 LATENCIES_DIR = "latencies"
 TIMESERIES_DIR = "timeseries"
@@ -96,10 +99,10 @@ METRICS: dict[str, Metric] = dict(
         _m("db_queries_per_request", "Database Queries per Request", "count", "lower",
            "mean SQL statements per GET /api/v1/projects/",
            "10-50", "1-3", "90% reduction", Claim("reduction", 0.90)),
-        _m("backend_memory_mb", "Memory Usage (Backend)", "MB", "lower",
+        _m("backend_memory_mb", "Memory Usage (Backend)", MEMORY_UNIT, "lower",
            "peak RSS (or container memory) of all API processes during api+websocket",
            "2GB", "800MB", "60% reduction", Claim("reduction", 0.60)),
-        _m("worker_memory_mb", "Memory Usage (Celery)", "MB", "lower",
+        _m("worker_memory_mb", "Memory Usage (Celery)", MEMORY_UNIT, "lower",
            "peak RSS (or container memory) of all Celery processes during scrape",
            "4GB", "2GB", "50% reduction", Claim("reduction", 0.50)),
         _m("ws_connections", "WebSocket Connections", "count", "higher",
@@ -153,11 +156,25 @@ class HostInfo(TypedDict):
     os: str
 
 
-@pydantic.with_config(pydantic.ConfigDict(extra="allow"))
-class Environment(TypedDict):
+class RuntimeEnvironment(TypedDict, total=False):
+    """What a runtime records about itself (the compose runtime: its engine and images)."""
+
+    engine: dict[str, Any]  # where the engine runs, its versions, the project, forwards
+    images: dict[str, Any]  # image tag -> its id and whether it was built or reused
+    search_backend: str
+    loadgen_note: str  # why the load generator's figures need a caveat
+
+
+@pydantic.with_config(pydantic.ConfigDict(extra="forbid"))
+class Environment(RuntimeEnvironment):
     versions: dict[str, str]
     # Highest RPS each load generator reached on a trivial endpoint (docs/design.md).
     loadgen_max_rps: dict[str, float]
+    placement: NotRequired[dict[str, Any]]  # CPU pinning, load workers, listen address
+    load_generator: NotRequired[dict[str, Any]]  # locust's mode, workers per host
+    # locust's ceiling over the API's highest throughput (None: not measured)
+    loadgen_ratio: NotRequired[float | None]
+    not_measured: NotRequired[dict[str, str]]  # optimization -> why this run could not
 
 
 @pydantic.with_config(pydantic.ConfigDict(extra="forbid"))
@@ -217,7 +234,7 @@ class SummaryRow(TypedDict):
 
 
 class Results(TypedDict):
-    schema: Literal[1]
+    schema: Literal[2]
     run_id: str
     started_at: str
     finished_at: str | None  # None while running or after an interruption
@@ -285,16 +302,48 @@ def _check_semantics(results: Results) -> None:
             raise ValueError(f"summary[{index}].metric: unknown metric {row['metric']!r}")
 
 
+def record_runtime(environment: Environment, runtime: RuntimeEnvironment) -> None:
+    """Copy what a runtime recorded about itself into a run's environment."""
+    if "engine" in runtime:
+        environment["engine"] = runtime["engine"]
+    if "images" in runtime:
+        environment["images"] = runtime["images"]
+    if "search_backend" in runtime:
+        environment["search_backend"] = runtime["search_backend"]
+    if "loadgen_note" in runtime:
+        environment["loadgen_note"] = runtime["loadgen_note"]
+
+
+def _from_schema_1(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A schema-1 document as schema 2: memory samples labelled MiB (their values were
+    MiB already); environment keys schema 1 allowed untyped are kept when schema 2 has
+    them and dropped otherwise."""
+    upgraded = dict(data, schema=SCHEMA_VERSION)
+    upgraded["samples"] = [
+        {**sample, "unit": MEMORY_UNIT} if sample.get("unit") == "MB" else sample
+        for sample in data.get("samples", [])
+    ]
+    environment = data.get("environment")
+    if isinstance(environment, Mapping):
+        known = Environment.__annotations__.keys() | RuntimeEnvironment.__annotations__.keys()
+        upgraded["environment"] = {k: v for k, v in environment.items() if k in known}
+    return upgraded
+
+
 def validate_results(data: object, *, source: str = "results") -> Results:
-    """Check a decoded results document against schema 1; UserError names the first fault."""
+    """Check a decoded results document against schema 2 (reading schema 1 too);
+    UserError names the first fault."""
     if not isinstance(data, Mapping):
         raise UserError(f"{source}: expected a JSON object, found {type(data).__name__}.")
     version = data.get("schema")
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_SCHEMAS:
+        readable = " and ".join(map(str, READABLE_SCHEMAS))
         raise UserError(
             f"{source}: schema version {version!r} is not supported "
-            f"(this chrono-bench reads schema {SCHEMA_VERSION})."
+            f"(this chrono-bench reads schemas {readable})."
         )
+    if version == 1:
+        data = _from_schema_1(data)
     try:
         results = _RESULTS_ADAPTER.validate_python(data, strict=False)
         _check_semantics(results)

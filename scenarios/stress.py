@@ -48,6 +48,7 @@ from harness.results import METRICS, Sample, iso
 from harness.results import Variant as Side
 from harness.runtime.target import Target
 from harness.runtime.variants import Variant
+from harness.units import kib_to_mib
 from scenarios.api import ApiScenario
 from scenarios.base import Measurement, WindowRecord
 from scenarios.profiles import MeasureProfile
@@ -230,10 +231,10 @@ class StressScenario:
 
 
 def available_mb(meminfo: Path = MEMINFO) -> float:
-    """This machine's MemAvailable, in MB."""
+    """This machine's MemAvailable, in MiB."""
     for line in meminfo.read_text().splitlines():
         if line.startswith("MemAvailable:"):
-            return int(line.split()[1]) / 1024
+            return kib_to_mib(int(line.split()[1]))
     return 0.0
 
 

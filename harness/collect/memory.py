@@ -18,9 +18,9 @@ import psutil
 
 from harness.collect import Readings
 from harness.runtime.groups import MeteredGroup, tree
+from harness.units import MIB
 
 SAMPLE_INTERVAL_S = 0.25
-BYTES_PER_MB = 1024 * 1024
 
 
 def tree_rss_mb(pids: Sequence[int]) -> float:
@@ -33,7 +33,7 @@ def tree_rss_mb(pids: Sequence[int]) -> float:
             total += process.memory_info().rss
         except psutil.NoSuchProcess:
             continue
-    return total / BYTES_PER_MB
+    return total / MIB
 
 
 def group_memory_mb(pids: Sequence[int]) -> float:

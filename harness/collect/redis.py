@@ -7,9 +7,9 @@ from typing import Any
 import redis
 
 from harness.collect import Readings
+from harness.units import MIB
 
 COUNTERS = ("keyspace_hits", "keyspace_misses", "total_commands_processed", "evicted_keys")
-BYTES_PER_MB = 1024 * 1024
 
 
 class RedisInfo:
@@ -36,5 +36,5 @@ class RedisInfo:
             f"{self.name}.{field}": float(info.get(field, 0)) - float(self._start.get(field, 0))
             for field in COUNTERS
         }
-        readings[f"{self.name}.used_memory_mb"] = float(info["used_memory"]) / BYTES_PER_MB
+        readings[f"{self.name}.used_memory_mb"] = float(info["used_memory"]) / MIB
         return readings

@@ -30,13 +30,13 @@ from harness.collect import Readings
 from harness.collect.prometheus import QUERY_TIMEOUT_S, PrometheusWindow
 from harness.results import Series, TimeseriesFile
 from harness.runtime.local.monitoring import CELERY_QUEUES
+from harness.units import MEMORY_UNIT, MIB
 
 LOG = logging.getLogger(__name__)
 MIN_POINTS = 10
 # rate() needs at least two samples in its range: four scrapes leave room for a late one.
 RATE_RANGE_SCRAPES = 4
 DEFAULT_SCRAPE_INTERVAL_S = 15.0  # Prometheus's own default when the config says nothing
-BYTES_PER_MB = 1e6
 API_REQUESTS = 'chrono_http_request_duration_seconds_{part}{{route!="/metrics"}}'
 
 
@@ -57,12 +57,12 @@ RANGE_QUERIES: tuple[SeriesQuery, ...] = (
     ),
     SeriesQuery("api_rps", "req/s", f"sum(rate({API_REQUESTS.format(part='count')}[$rate]))"),
     SeriesQuery(
-        "{job}_rss_mb", "MB",
+        "{job}_rss_mb", MEMORY_UNIT,
         'sum by (job) (chrono_processes_resident_memory_bytes{job=~"api|worker"} '
-        f'or process_resident_memory_bytes{{job=~"api|worker"}}) / {BYTES_PER_MB}',
+        f'or process_resident_memory_bytes{{job=~"api|worker"}}) / {MIB}',
     ),
     SeriesQuery(
-        "{job}_memory_mb", "MB", f"sum by (job) (redis_memory_used_bytes) / {BYTES_PER_MB}"
+        "{job}_memory_mb", MEMORY_UNIT, f"sum by (job) (redis_memory_used_bytes) / {MIB}"
     ),
     SeriesQuery(
         "celery_queue_{key}", "tasks",

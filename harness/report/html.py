@@ -19,6 +19,7 @@ from harness.report.tables import (
     section_cells,
 )
 from harness.results import Results
+from harness.units import MEMORY_UNIT
 
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -75,7 +76,7 @@ def _data_uri(path: Path) -> str:
 def _environment(results: Results) -> list[list[str]]:
     host, env = results["host"], results["environment"]
     rows = [
-        ["host", f"{host['cpus']} cpus, {host['memory_mb']} MB, {host['cpu_model']}, "
+        ["host", f"{host['cpus']} cpus, {host['memory_mb']} {MEMORY_UNIT}, {host['cpu_model']}, "
                  f"{host['os']}"],
         ["runtime / profile / mode",
          f"{results['runtime']} / {results['profile']} / {results['mode']}"],

@@ -32,6 +32,7 @@ from harness.results import (
     load_latencies,
     load_timeseries,
 )
+from harness.units import MEMORY_UNIT
 
 DPI = 100
 BAR_WIDTH = 0.38
@@ -156,11 +157,12 @@ def budget_chart(budget: Mapping[str, Any], out: Path) -> Path | None:
     mem_axes.barh(positions, [_number(services[n].get("reservation_mb")) for n in names],
                   height=0.4, label="reservation", color="#ff7f0e")  # fmt: skip
     mem_axes.set_yticks(positions, names)
-    mem_axes.set_xlabel("memory (MB)")
+    mem_axes.set_xlabel(f"memory ({MEMORY_UNIT})")
     mem_axes.legend()
     host = budget.get("host", {})
+    memory = f"{host.get('memory_mb', '?')} {MEMORY_UNIT}"
     figure.suptitle(f"Budget per service (host {host.get('name', '?')}: "
-                    f"{host.get('cpus', '?')} cpus, {host.get('memory_mb', '?')} MB)")  # fmt: skip
+                    f"{host.get('cpus', '?')} cpus, {memory})")  # fmt: skip
     return _save(figure, out / "budget.png")
 
 

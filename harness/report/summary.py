@@ -14,6 +14,7 @@ from harness.report.tables import (
     section_cells,
 )
 from harness.results import Results
+from harness.units import MEMORY_UNIT
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -30,7 +31,7 @@ def render_summary(results: Results) -> str:
         f"Mode `{results['mode']}`, profile `{results['profile']}`, runtime "
         f"`{results['runtime']}`, commit `{results['git']['commit'][:12]}`"
         + (" (dirty)" if results["git"]["dirty"] else "")
-        + f", {results['host']['cpus']} cpus / {results['host']['memory_mb']} MB.",
+        + f", {results['host']['cpus']} cpus / {results['host']['memory_mb']} {MEMORY_UNIT}.",
         "",
         "## Expected performance improvements: the report vs this run",
         "",

@@ -12,8 +12,8 @@ import psutil
 
 from harness.paths import REPO_ROOT
 from harness.results import GitInfo, HostInfo
+from harness.units import MIB
 
-BYTES_PER_MB = 1024 * 1024
 PACKAGES = ("locust", "fastapi", "uvicorn", "celery", "psycopg", "redis", "prometheus-client")
 
 
@@ -49,7 +49,7 @@ def os_name() -> str:
 def host_info() -> HostInfo:
     return {
         "cpus": psutil.cpu_count() or 1,
-        "memory_mb": psutil.virtual_memory().total // BYTES_PER_MB,
+        "memory_mb": psutil.virtual_memory().total // MIB,
         "cpu_model": cpu_model(),
         "os": os_name(),
     }

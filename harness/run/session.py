@@ -37,7 +37,14 @@ from harness.load.ceiling import measure_ceiling
 from harness.load.hosts import describe_load, load_placement, reach_load_hosts
 from harness.progress import Eta, RunProgress, status
 from harness.render.topology import host_budget
-from harness.results import OPTIMIZATIONS, Mode, Results, iso
+from harness.results import (
+    OPTIMIZATIONS,
+    SCHEMA_VERSION,
+    Mode,
+    Results,
+    iso,
+    record_runtime,
+)
 from harness.run.environment import git_info, host_info, package_versions
 from harness.run.plan import build_plan, measured_by, window_count
 from harness.run.runner import ResultsLog, Runner
@@ -154,7 +161,7 @@ def header(
     runtime: str = "local",
 ) -> Results:
     return {
-        "schema": 1,
+        "schema": SCHEMA_VERSION,
         "run_id": run_id,
         "started_at": iso(time.time()),
         "finished_at": None,
@@ -167,7 +174,7 @@ def header(
         "environment": {
             "versions": package_versions(),
             "loadgen_max_rps": {},
-            "placement": placement.describe(),  # type: ignore[typeddict-unknown-key]
+            "placement": placement.describe(),
             "load_generator": describe_load(placement),
         },
         "samples": [],
@@ -183,9 +190,9 @@ def close_log(log: ResultsLog, workers: int = 0) -> None:
         results["summary"] = summarize(results["samples"], results["verification"])
     ratio = loadgen_ratio(results, workers)
     environment = results["environment"]
-    environment["loadgen_ratio"] = ratio  # type: ignore[typeddict-unknown-key]
+    environment["loadgen_ratio"] = ratio
     if ratio is not None and ratio < MIN_LOADGEN_RATIO:
-        environment["loadgen_note"] = (  # type: ignore[typeddict-unknown-key]
+        environment["loadgen_note"] = (
             f"locust's ceiling is only {ratio:.1f}x the API's highest throughput "
             f"(< {MIN_LOADGEN_RATIO:g}x): the load generator may have limited the API"
         )
@@ -279,7 +286,7 @@ class BenchmarkSession:
                 run_dir.name, mode, self.profile, self.budget, self.placement, self.runtime
             )
             if self.not_measured:
-                results["environment"]["not_measured"] = self.not_measured  # type: ignore[typeddict-unknown-key]
+                results["environment"]["not_measured"] = self.not_measured
             logs.append(ResultsLog(run_dir / "results.json", results))
         point_latest(reports_dir, logs[-1].path.parent)
         return logs
@@ -326,7 +333,7 @@ class BenchmarkSession:
             for log in logs:
                 environment = log.results["environment"]
                 environment["versions"].update(versions)
-                environment.update(running.environment)  # type: ignore[typeddict-item]
+                record_runtime(environment, running.environment)
                 log.write()
             eta = Eta(window_count(self.plan), time.time, WINDOW_GUESS_S)
             with RunProgress(eta, self.console) as progress:

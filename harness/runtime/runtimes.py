@@ -25,6 +25,7 @@ from harness import catalog
 from harness.budget.allocation import Budget
 from harness.errors import UserError
 from harness.progress import status
+from harness.results import RuntimeEnvironment
 from harness.runtime.placement import Placement
 from harness.runtime.target import Target
 from harness.runtime.variants import BASELINE, Variant
@@ -85,7 +86,7 @@ class RunningStack:
     """A started stack, and what results.json's environment records about its runtime."""
 
     target: Target
-    environment: dict[str, object]
+    environment: RuntimeEnvironment
     project: str = ""  # the compose project
     engine_pid: int = 0  # a dockerd started for this stack
 
@@ -126,7 +127,7 @@ def _compose_stack(spec: StackSpec, console: Console | None) -> Iterator[Running
         with status(console, f"starting the stack: docker compose project {stack.project}"):
             stack.start()
         try:
-            environment: dict[str, object] = {
+            environment: RuntimeEnvironment = {
                 "engine": {**engine.describe(), "project": stack.project},
                 "images": images,
                 # the offline set has no Meilisearch image

@@ -1,4 +1,4 @@
-"""results.json schema 1: round trip, and the faults load_results names."""
+"""results.json schema 2: round trip, schema 1 read as 2, and the faults load_results names."""
 
 from __future__ import annotations
 
@@ -47,7 +47,8 @@ FAULTS = [
     ("missing field", lambda r: r.pop("host"), "host: Field required"),
     ("bad variant", lambda r: r["samples"][0].update(variant="during"), "samples[0].variant"),
     ("typo in a sample", lambda r: r["samples"][0].update(vaild=True), "vaild"),
-    ("unknown schema", lambda r: r.update(schema=2), "schema version 2 is not supported"),
+    ("unknown schema", lambda r: r.update(schema=3), "schema version 3 is not supported"),
+    ("untyped environment key", lambda r: r["environment"].update(gpu="none"), "gpu"),
 ]  # fmt: skip
 
 
@@ -58,3 +59,21 @@ def test_faults_are_one_sentence_user_errors(breaks, phrase):
     with pytest.raises(UserError) as error:
         validate_results(results, source="r.json")
     assert phrase in str(error.value) and "\n" not in str(error.value)
+
+
+def test_schema_1_is_read_as_schema_2():
+    """Schema 1 labelled memory MB (values in MiB) and let the environment hold any key."""
+    results = json.loads(json.dumps(make_results(
+        samples_for("streaming_fetch", "worker_memory_mb", spread(900, 5), spread(400, 5))
+    )))  # fmt: skip
+    results["schema"] = 1
+    for sample in results["samples"]:
+        sample["unit"] = "MB"
+    results["environment"]["placement"] = {"pinned": False}
+    results["environment"]["an_old_note"] = "dropped"
+    read = validate_results(results, source="old.json")
+    assert read["schema"] == 2
+    assert {sample["unit"] for sample in read["samples"]} == {"MiB"}
+    assert [s["value"] for s in read["samples"]] == [s["value"] for s in results["samples"]]
+    assert read["environment"]["placement"] == {"pinned": False}
+    assert "an_old_note" not in read["environment"]

@@ -73,7 +73,7 @@ def make_results(
 ) -> Results:
     verification = verification or []
     results = {
-        "schema": 1,
+        "schema": 2,
         "run_id": run_id,
         "started_at": "2026-11-29T15:30:00+00:00",
         "finished_at": "2026-11-29T15:45:00+00:00",

@@ -102,7 +102,7 @@ def _run(tmp_path: Path, runs, repeats: int, verifier=None, invalid: set[int] = 
     logs = []
     for index, _ in enumerate(runs):
         header = {
-            "schema": 1, "run_id": f"run{index}", "started_at": "2026-01-01T00:00:00",
+            "schema": 2, "run_id": f"run{index}", "started_at": "2026-01-01T00:00:00",
             "finished_at": None, "git": {"commit": "x", "dirty": False},
             "host": {"cpus": 2, "memory_mb": 1, "cpu_model": "x", "os": "x"},
             "runtime": "fake", "profile": "quick", "mode": "isolate", "budget": {},

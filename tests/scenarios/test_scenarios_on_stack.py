@@ -62,7 +62,7 @@ def test_api_scenario_prepares_runs_and_collects_every_metric(
 def test_stats_aggregate_end_to_end(seeded_stack: LocalStack, tmp_path: Path) -> None:
     runs = [comparisons("isolate", ["stats_aggregate"])]
     header = {
-        "schema": 1, "run_id": "e2e", "started_at": "2026-01-01T00:00:00+00:00",
+        "schema": 2, "run_id": "e2e", "started_at": "2026-01-01T00:00:00+00:00",
         "finished_at": None, "git": {"commit": "x", "dirty": False},
         "host": {"cpus": 2, "memory_mb": 1, "cpu_model": "x", "os": "x"},
         "runtime": "local", "profile": "quick", "mode": "isolate", "budget": {},

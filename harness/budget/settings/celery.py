@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from harness.budget.settings.units import KB_PER_MB
+from harness.units import KIB_PER_MIB
 
 # A child parsing multi-MB pages needs this much, whatever the cpus allow.
 CHILD_MEMORY_MIN_MB = 256
@@ -37,7 +37,7 @@ def celery_settings(*, cpus: float, memory_mb: int, processes_per_cpu: int) -> d
     """Celery settings, named as Celery's configuration names them."""
     children = concurrency(cpus=cpus, memory_mb=memory_mb, processes_per_cpu=processes_per_cpu)
     # max_memory_per_child = worker limit / concurrency * 0.8, in KiB as Celery reads it
-    max_memory_per_child_kib = memory_mb * KB_PER_MB * CHILD_MEMORY_PERCENT // (100 * children)
+    max_memory_per_child_kib = memory_mb * KIB_PER_MIB * CHILD_MEMORY_PERCENT // (100 * children)
     return {
         "worker_concurrency": str(children),
         # Scraping tasks run for minutes: a prefetched task would wait behind them while

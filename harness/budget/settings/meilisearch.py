@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from harness.budget.settings.units import BYTES_PER_MB
+from harness.units import MIB
 
 # Indexing may take half the limit; search and the LMDB map keep the other half.
 INDEXING_MEMORY_PERCENT = 50
@@ -13,7 +13,7 @@ INDEXING_MEMORY_PERCENT = 50
 def meilisearch_settings(*, cpus: float, memory_mb: int) -> dict[str, str]:
     """Environment settings, as Meilisearch reads them (memory in bytes)."""
     # MEILI_MAX_INDEXING_MEMORY <= 50 % of the limit
-    indexing_memory_bytes = memory_mb * BYTES_PER_MB * INDEXING_MEMORY_PERCENT // 100
+    indexing_memory_bytes = memory_mb * MIB * INDEXING_MEMORY_PERCENT // 100
     return {
         "MEILI_MAX_INDEXING_MEMORY": str(indexing_memory_bytes),
         # MEILI_MAX_INDEXING_THREADS = its cpus

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 
-from harness.budget.settings.units import KB_PER_MB, pg_memory
+from harness.budget.settings.units import pg_memory
+from harness.units import KIB_PER_MIB
 
 # PostgreSQL's own default when max_worker_processes is not set.
 PG_DEFAULT_MAX_WORKER_PROCESSES = 8
@@ -18,9 +19,9 @@ SUPERUSER_RESERVED_CONNECTIONS = 3
 # A backend's private memory (catalog caches, stack, buffers: ~5 MB) plus one sort at the
 # work_mem floor: the least each connection may use at once.
 BACKEND_MEMORY_MB = 10
-WORK_MEM_FLOOR_KB = 4 * KB_PER_MB
-MAINTENANCE_WORK_MEM_CAP_KB = 2048 * KB_PER_MB
-WAL_BUFFERS_CAP_KB = 16 * KB_PER_MB
+WORK_MEM_FLOOR_KB = 4 * KIB_PER_MIB
+MAINTENANCE_WORK_MEM_CAP_KB = 2048 * KIB_PER_MIB
+WAL_BUFFERS_CAP_KB = 16 * KIB_PER_MIB
 # wal_buffers is counted in WAL pages: PostgreSQL silently rounds anything else down.
 WAL_PAGE_KB = 8
 MIN_WAL_SIZE_MB = 1024
@@ -34,7 +35,7 @@ PARALLEL_PER_GATHER_CAP = 4
 
 def postgres_settings(*, memory_mb: int, cpus: float, max_connections: int) -> dict[str, str]:
     """postgresql.conf settings for a PostgreSQL limited to `memory_mb` and `cpus`."""
-    memory_kb = memory_mb * KB_PER_MB
+    memory_kb = memory_mb * KIB_PER_MIB
     # shared_buffers = 25 % of the limit
     shared_buffers_kb = memory_kb // 4
     # effective_cache_size = 75 % of the limit

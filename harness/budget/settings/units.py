@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-KB_PER_MB = 1024
-BYTES_PER_MB = 1024 * 1024
+from harness.units import KIB_PER_MIB
 
 
 def pg_memory(kb: int) -> str:
     """A PostgreSQL memory setting: whole megabytes as `NMB`, anything else as `NkB`."""
-    if kb % KB_PER_MB == 0:
-        return f"{kb // KB_PER_MB}MB"
+    if kb % KIB_PER_MIB == 0:
+        return f"{kb // KIB_PER_MIB}MB"
     return f"{kb}kB"
 
 

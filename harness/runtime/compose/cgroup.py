@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import UserError
+from harness.units import MIB
 
 LOG = logging.getLogger(__name__)
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -30,7 +31,6 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 MEMORY = "memory"
 CPU = "cpu"
 CFS_PERIOD_US = 100_000
-BYTES_PER_MB = 1024 * 1024
 # The engine removes a container's cgroup shortly after the container: wait for it.
 REMOVE_TIMEOUT_S = 10.0
 REMOVE_POLL_S = 0.2
@@ -73,7 +73,7 @@ class HostCgroup:
         try:
             memory = self.directory(MEMORY)
             memory.mkdir()
-            (memory / "memory.limit_in_bytes").write_text(str(self.memory_mb * BYTES_PER_MB))
+            (memory / "memory.limit_in_bytes").write_text(str(self.memory_mb * MIB))
             cpu = self.directory(CPU)
             cpu.mkdir()
             (cpu / "cpu.cfs_period_us").write_text(str(CFS_PERIOD_US))
@@ -99,7 +99,7 @@ class HostCgroup:
     def max_usage_mb(self) -> float:
         """The highest memory use of the whole cgroup so far."""
         usage = (self.directory(MEMORY) / "memory.max_usage_in_bytes").read_text()
-        return int(usage) / BYTES_PER_MB
+        return int(usage) / MIB
 
     def remove(self) -> None:
         """Delete the directories in every hierarchy (the engine makes one in each for its

@@ -59,6 +59,7 @@ from harness.runtime.ports import LOOPBACK
 from harness.runtime.process import Startable
 from harness.runtime.signals import signals_deferred
 from harness.runtime.variants import BASELINE, Changes, Variant, changes
+from harness.units import MIB
 from harness.upstream.corpus import CorpusConfig
 
 LOG = logging.getLogger(__name__)
@@ -69,7 +70,6 @@ PROJECT_PREFIX = "chrono-bench"
 PUBLISHED = ("postgres", "redis_cache", "redis_broker", "prometheus")
 UP_TIMEOUT_S = 600
 SERVICE_LABEL = "com.docker.compose.service"
-BYTES_PER_MB = 1024 * 1024
 NS_PER_S = 1e9
 HTTP_TIMEOUT_S = 5.0
 
@@ -275,7 +275,7 @@ class ComposeStack(Startable):
         usage = float(memory.get("usage", 0))
         counters = memory.get("stats", {})
         cache = float(counters.get("total_inactive_file", counters.get("inactive_file", 0)))
-        return (usage - cache) / BYTES_PER_MB
+        return (usage - cache) / MIB
 
     def cpu_seconds(self, service: str) -> float:
         """CPU time the service's container has used since it started."""
@@ -285,7 +285,7 @@ class ComposeStack(Startable):
     def memory_limit_mb(self, service: str) -> float | None:
         """The container's memory limit, or None when it has none."""
         limit = self.container(service).attrs["HostConfig"].get("Memory") or 0
-        return limit / BYTES_PER_MB if limit else None
+        return limit / MIB if limit else None
 
     def oom_killed(self, service: str) -> bool:
         """Whether the kernel killed the container's main process for memory."""
