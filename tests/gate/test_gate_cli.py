@@ -88,7 +88,7 @@ def _bad_inputs(root: Path) -> dict[str, tuple[list[str], str]]:
     (reports / "corrupt").mkdir()
     (reports / "corrupt" / "results.json").write_text('{"schema": 1, "run_id": ')
     future = json.loads((reports / "20261129-100000-base01" / "results.json").read_text())
-    future["schema"] = 2
+    future["schema"] = 3
     (reports / "future").mkdir()
     (reports / "future" / "results.json").write_text(json.dumps(future))
     (root / "bad-policy.json").write_text(json.dumps({"metrics": {"api_p96_ms": {}}}))
@@ -96,7 +96,7 @@ def _bad_inputs(root: Path) -> dict[str, tuple[list[str], str]]:
     return {
         "missing results.json": (["report", "no-results"], "no such file"),
         "corrupt results.json": (["report", "corrupt"], "not valid JSON"),
-        "unknown schema": (["gate", "future", "--within"], "schema version 2"),
+        "unknown schema": (["gate", "future", "--within"], "schema version 3"),
         "policy naming an unknown metric": (
             ["gate", good, "--within", "--policy", "bad-policy.json"],
             "unknown metric 'api_p96_ms'",
