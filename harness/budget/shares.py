@@ -120,8 +120,8 @@ PROFILES = {
         memory_cap_mb=8192,
         api_workers_per_cpu=4,
         celery_processes_per_cpu=4,
-        # Benchmark windows last tens of seconds: scrape often, keep little.
-        prometheus_scrape_interval_s=5,
+        # Benchmark windows last seconds: scrape every second, keep little.
+        prometheus_scrape_interval_s=1,
         prometheus_retention_days=1,
     ),
 }

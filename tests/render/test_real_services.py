@@ -19,6 +19,7 @@ from harness.budget.inventory import HostSpec
 from harness.render.bundle import render_postgresql_conf, render_redis_conf
 from harness.runtime.local.postgres import PostgresServer
 from harness.runtime.local.redis import RedisServer
+from harness.units import MIB
 
 REPORT_HOST = HostSpec(name="chrono-8c16g", cpus=8, memory_mb=16384)
 SMALL_HOST = HostSpec(name="small", cpus=2, memory_mb=4096)
@@ -26,7 +27,6 @@ SMALL_HOST = HostSpec(name="small", cpus=2, memory_mb=4096)
 UNIT_KB = {"kB": 1, "8kB": 8, "MB": 1024}
 MEMORY_VALUE = re.compile(r"^(\d+)(kB|MB)$")
 VALUE_BYTES = 1024 * 1024
-BYTES_PER_MB = 1024 * 1024
 
 
 def _conf_settings(text: str) -> dict[str, str]:
@@ -127,7 +127,7 @@ def test_redis_roles_get_their_settings(
     budget = allocate(SMALL_HOST)
     cache, broker = redis_pair
     cache_memory_mb = int(budget["redis_cache"].settings["maxmemory"].removesuffix("mb"))
-    assert cache.config_get("maxmemory")["maxmemory"] == str(cache_memory_mb * BYTES_PER_MB)
+    assert cache.config_get("maxmemory")["maxmemory"] == str(cache_memory_mb * MIB)
     assert cache.config_get("maxmemory-policy")["maxmemory-policy"] == "allkeys-lru"
     assert cache.config_get("appendonly")["appendonly"] == "no"
     assert cache.config_get("save")["save"] == ""

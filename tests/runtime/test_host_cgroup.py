@@ -17,13 +17,13 @@ from harness.errors import UserError
 from harness.runtime.compose import engine as engine_location
 from harness.runtime.compose import stack as compose
 from harness.runtime.compose.cgroup import (
-    BYTES_PER_MB,
     CFS_PERIOD_US,
     CGROUP_ROOT,
     HostCgroup,
     cgroup_version,
     check_supported,
 )
+from harness.units import MIB
 
 HOST = HostSpec(name="@local", cpus=2, memory_mb=4096, profile="local")
 writable_v1 = pytest.mark.skipif(
@@ -42,7 +42,7 @@ def test_the_limits_are_written_and_removal_takes_nested_cgroups_too() -> None:
     cgroup.create()
     try:
         memory = cgroup.directory("memory")
-        assert int((memory / "memory.limit_in_bytes").read_text()) == 256 * BYTES_PER_MB
+        assert int((memory / "memory.limit_in_bytes").read_text()) == 256 * MIB
         quota = int((cgroup.directory("cpu") / "cpu.cfs_quota_us").read_text())
         assert quota == 1.5 * CFS_PERIOD_US
         assert cgroup.oom_kills() == 0

@@ -30,13 +30,9 @@ from typing import Any
 
 import docker
 import docker.errors
-import httpx
-import psycopg
-import redis
 import yaml
 from docker.models.containers import Container
 
-from app.db.migrate import apply_migrations, set_performance_indexes
 from harness.budget.allocation import Budget
 from harness.errors import UserError
 from harness.render.bundle import (
@@ -57,6 +53,7 @@ from harness.runtime.groups import MeteredGroup
 from harness.runtime.placement import Placement
 from harness.runtime.ports import LOOPBACK
 from harness.runtime.process import Startable
+from harness.runtime.sequence import apply_data, prepare_database, server_versions
 from harness.runtime.signals import signals_deferred
 from harness.runtime.variants import BASELINE, Changes, Variant, changes
 from harness.units import MIB
@@ -208,12 +205,7 @@ class ComposeStack(Startable):
                 check_supported(str(self._client.info().get("CgroupDriver", "unknown")))
                 self.host_cgroup.create()
             self.up()
-            apply_migrations(self.database_url)
-            with psycopg.connect(self.superuser_dsn(), autocommit=True) as conn:
-                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-            set_performance_indexes(self.database_url, "db_indexes" in self.variant)
-            if self._seed is not None:
-                self._seed(self.database_url)
+            prepare_database(self.database_url, self.superuser_dsn(), self.variant, self._seed)
         except BaseException:
             self.stop()
             raise
@@ -233,11 +225,7 @@ class ComposeStack(Startable):
         self.variant = variant
         if changed:
             self.up(*changed)
-        if todo.indexes:
-            set_performance_indexes(self.database_url, "db_indexes" in variant)
-        if todo.api:
-            # A cache filled by the other variant would answer this one's first requests.
-            redis.Redis.from_url(self.cache_url()).flushall()
+        apply_data(todo, variant, self.database_url, self.cache_url())
         return todo
 
     def up(self, *services: str) -> None:
@@ -322,16 +310,7 @@ class ComposeStack(Startable):
 
     def versions(self) -> dict[str, str]:
         """Versions of the servers in the containers (for results.json's environment)."""
-        with psycopg.connect(self.database_url) as conn:
-            row = conn.execute("SHOW server_version").fetchone()
-        info = redis.Redis.from_url(self.cache_url()).info("server")
-        build = httpx.get(f"{self.prometheus_url}/api/v1/status/buildinfo", timeout=HTTP_TIMEOUT_S)
-        return {
-            "postgres": str(row[0]) if row else "unknown",
-            "redis": str(info["redis_version"]),
-            "prometheus": str(build.json()["data"]["version"]),
-            "images": ",".join(sorted({self.images.app, self.images.postgres})),
-        }
+        return server_versions(self.database_url, self.cache_url(), self.prometheus_url)
 
     def compose(self, *args: str, timeout_s: float = UP_TIMEOUT_S) -> str:
         """Run `docker compose` for this project where its engine is; a failure is a

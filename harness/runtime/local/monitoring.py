@@ -9,8 +9,6 @@ enough for windows of a few seconds.
 
 from __future__ import annotations
 
-import re
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,17 +22,14 @@ from harness.runtime.ports import LOOPBACK
 from harness.runtime.process import require_binary
 from harness.runtime.service import Service, http_ok
 
-SCRAPE_INTERVAL_S = 1
 RETENTION = "1d"
 # Every queue name the reference service uses, in both Celery variants.
 CELERY_QUEUES = ("celery", "critical", "scraping", "indexing", "default")
 
 
 def write_prometheus_config(budget: Budget, jobs: Mapping[str, Sequence[str]], path: Path) -> Path:
-    """prometheus.yml for loopback targets, scraping every SCRAPE_INTERVAL_S."""
+    """prometheus.yml for loopback targets, at the budget's scrape interval."""
     config = yaml.safe_load(render_prometheus_yml(budget, jobs))
-    config["global"]["scrape_interval"] = f"{SCRAPE_INTERVAL_S}s"
-    config["global"]["evaluation_interval"] = f"{SCRAPE_INTERVAL_S}s"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -117,11 +112,3 @@ def multiprocess_exporter(
         port=port,
         ready=http_ok(f"http://{LOOPBACK}:{port}/metrics"),
     )
-
-
-def prometheus_version() -> str:
-    """`prometheus --version`'s version number."""
-    binary = require_binary("prometheus", "prometheus")
-    output = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
-    match = re.search(r"version (\S+)", output)
-    return match.group(1) if match else "unknown"

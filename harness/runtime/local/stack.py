@@ -19,7 +19,6 @@ from pathlib import Path
 
 import psutil
 
-from app.db.migrate import apply_migrations, set_performance_indexes
 from harness.budget.allocation import Budget
 from harness.render.bundle import RenderOptions, render_bundle, render_postgresql_conf
 from harness.runtime import chrono
@@ -30,6 +29,7 @@ from harness.runtime.local.redis import RedisServer
 from harness.runtime.placement import Placement
 from harness.runtime.ports import LOOPBACK, free_port
 from harness.runtime.process import Startable
+from harness.runtime.sequence import apply_data, prepare_database, server_versions
 from harness.runtime.service import Service
 from harness.runtime.signals import signals_deferred
 from harness.runtime.variants import BASELINE, Changes, Variant, changes
@@ -165,11 +165,7 @@ class LocalStack(Startable):
 
     def versions(self) -> dict[str, str]:
         """Versions of the servers this stack runs (for results.json's environment)."""
-        return {
-            "postgresql-server": self.postgres.version,
-            "redis-server": str(self.redis_cache.client().info("server")["redis_version"]),
-            "prometheus-server": monitoring.prometheus_version(),
-        }
+        return server_versions(self.database_url, self.cache_url(), self.prometheus_url)
 
     def app_endpoints(self) -> dict[str, str]:
         """The app's connection settings for this stack."""
@@ -194,10 +190,7 @@ class LocalStack(Startable):
         self.postgres.start()
         self._stops += [self.redis_cache.stop, self.redis_broker.stop, self.upstream.stop]
         _parallel([self.redis_cache.start, self.redis_broker.start, self._start_upstream])
-        apply_migrations(self.database_url)
-        set_performance_indexes(self.database_url, "db_indexes" in self.variant)
-        if self._seed is not None:
-            self._seed(self.database_url)
+        prepare_database(self.database_url, self.superuser_dsn(), self.variant, self._seed)
         self._start_app(api=True, workers=True)
         self._start_monitoring()
 
@@ -283,11 +276,7 @@ class LocalStack(Startable):
         self.variant = variant
         if todo.postgres:
             self.postgres.restart(postgres_settings(self.budget, "pg_tuning" in variant))
-        if todo.indexes:
-            set_performance_indexes(self.database_url, "db_indexes" in variant)
-        if todo.api:
-            # A cache filled by the other variant would answer this one's first requests.
-            self.redis_cache.client().flushall()
+        apply_data(todo, variant, self.database_url, self.cache_url())
         self._start_app(api=todo.api, workers=todo.workers)
         return todo
 
