@@ -17,22 +17,13 @@ container used (`cpus_used`), the engine's OOM events per service (`oom_kills`: 
 cgroup v1 every container of a cgroup tree under OOM gets one) and the processes the
 kernel killed in each service's container (`oom_killed`, counted in the victim's cgroup).
 
-Measured on this 2-core machine (cgroup v1, cgroupfs, no swap; host 2 cpus / 4096 MB).
-The single-process hog of an earlier version, three runs of tests/deploy/test_compose_runtime.py:
-without limits it grew to 3.5-3.7 GB and the host's OOM killer killed it alone; API 0
-errors, p95 18-61 ms (17-58 ms with limits). This pool-shaped runaway, the same test: without
-limits 3584 MB, 2 kills, both in the worker, API p95 12 ms; with limits 973 MB (limit 1024),
-4 kills in the worker, p95 37 ms; 0 errors both. Single lab windows at 20 users x 20 s: p95
-85-170 ms without limits, 32-91 ms with them. `run --profile full --repeats 4` on a machine
-shared with other tests: p95 89-630 ms before, 140-420 ms after, 0 % errors, no significant
-change. The kernel kills the biggest process, always a runaway child, and CFS shares CPU
-between the containers' cgroups first: what limits change is where the runaway is held
-(its container, not the whole host), not the API's errors or latency beyond this noise.
+What was measured with it, and why limits did not change the API's figures here:
+docs/lab-notes.md.
 
 Both variants run with the app's optimizations on (STRESS_BASE): what is compared is
 the limits alone, on a stack otherwise as the report would deploy it; a run in isolate
-mode compares them so (harness/run/session.py). Switching the limits recreates every container,
-so each window under another variant than the last one starts with the warm-up.
+mode compares them so (harness/run/session.py). Switching the limits recreates every
+container, so each window under another variant than the last one starts with the warm-up.
 """
 
 from __future__ import annotations
