@@ -6,12 +6,16 @@ import signal
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from harness import catalog
 from harness.errors import UserError
+
+if TYPE_CHECKING:
+    from harness.gate.policy import Policy
 
 app = typer.Typer(
     name="chrono-bench",
@@ -35,6 +39,24 @@ DEMO_BUNDLE_DIR = Path(".run/bundle")
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"
+
+
+class ModeChoice(StrEnum):
+    isolate = "isolate"
+    ladder = "ladder"
+    endtoend = "endtoend"
+    optimized = "optimized"
+
+
+class RuntimeChoice(StrEnum):
+    local = "local"
+    compose = "compose"
+
+
+class MeasureProfileChoice(StrEnum):
+    quick = "quick"
+    ci = "ci"
+    full = "full"
 
 
 class SearchBackendChoice(StrEnum):
@@ -164,7 +186,7 @@ def demo(inventory: Path = INVENTORY_OPTION) -> None:
 def _demo_benchmark(inventory: Path) -> None:
     """The stack on this machine, seeded quick, measured end to end and in isolation."""
     from harness.report import write_report
-    from harness.report.terminal import summary_table
+    from harness.report.terminal import print_summary
     from harness.run.session import RunOptions, run_benchmarks
 
     _log_to_stderr()
@@ -172,7 +194,7 @@ def _demo_benchmark(inventory: Path) -> None:
     run_dirs = run_benchmarks(options, console)
     # The figures first: they stand even if drawing the report fails.
     for run_dir in run_dirs:
-        console.print(summary_table(run_dir))
+        print_summary(console, run_dir)
         console.print(f"results: {run_dir / 'results.json'}", markup=False, soft_wrap=True)
     for run_dir in run_dirs:
         files = write_report(run_dir)
@@ -196,13 +218,26 @@ def run_command(
     optimizations: str = typer.Option(
         "all", "--optimizations", help=f"all, or ids separated by commas: {OPTIMIZATION_IDS}"
     ),
-    mode: str = typer.Option("isolate", "--mode", help="isolate, ladder or endtoend"),
+    mode: ModeChoice | None = typer.Option(
+        None,
+        "--mode",
+        help="isolate: baseline vs baseline+O for each O; ladder: cumulative; "
+        "endtoend: all off vs all on; optimized: all on alone, what `gate` compares with a "
+        "baseline (default: optimized with --profile ci, else isolate)",
+    ),
     repeats: int | None = typer.Option(
         None, "--repeats", help="windows per variant (default: the profile's)"
     ),
-    profile: str = typer.Option("quick", "--profile", help="quick or full"),
-    runtime: str = typer.Option(
-        "local", "--runtime", help="where the stack runs: local processes, or compose (Docker)"
+    profile: MeasureProfileChoice = typer.Option(
+        MeasureProfileChoice.quick,
+        "--profile",
+        help="quick (the demo), ci (the api "
+        "scenario alone, for the gate, within 10 minutes) or full",
+    ),
+    runtime: RuntimeChoice = typer.Option(
+        RuntimeChoice.local,
+        "--runtime",
+        help="where the stack runs: local processes, or compose (Docker)",
     ),
     host: str | None = typer.Option(
         None,
@@ -227,19 +262,29 @@ def run_command(
         help="address of this machine the load hosts reach: the API and locust's master "
         "listen there (default with --load-hosts: @local's chrono_address)",
     ),
+    output: OutputFormat = typer.Option(
+        OutputFormat.table, "--format", help="table (the summary) or json on stdout"
+    ),
 ) -> None:
     """Measure optimizations before and after; results in reports/<run-id>/results.json."""
-    from harness.report.terminal import summary_table
+    from harness.report.terminal import print_summary, summary_json
     from harness.run.session import RunOptions, run_benchmarks
 
     _log_to_stderr()
+    if mode is None:
+        mode = ModeChoice.optimized if profile is MeasureProfileChoice.ci else ModeChoice.isolate
     options = RunOptions(
-        optimizations=optimizations, modes=(mode,), repeats=repeats, profile=profile,
-        runtime=runtime, pin=pin, reports_dir=reports_dir, inventory=inventory,
-        load_workers=load_workers, load_hosts=load_hosts, listen=listen, host=host,
+        optimizations=optimizations, modes=(mode.value,), repeats=repeats,
+        profile=profile.value, runtime=runtime.value, pin=pin, reports_dir=reports_dir,
+        inventory=inventory, load_workers=load_workers, load_hosts=load_hosts, listen=listen,
+        host=host,
     )  # fmt: skip
-    [run_dir] = run_benchmarks(options, console)
-    console.print(summary_table(run_dir))
+    # with --format json the progress goes to stderr and stdout holds only the JSON
+    [run_dir] = run_benchmarks(options, err_console if output is OutputFormat.json else console)
+    if output is OutputFormat.json:
+        sys.stdout.write(summary_json(run_dir))
+        return
+    print_summary(console, run_dir)
     console.print(f"results: {run_dir / 'results.json'}", markup=False, soft_wrap=True)
 
 
@@ -254,8 +299,10 @@ def up_command(
     pin: bool = typer.Option(
         False, "--pin/--no-pin", help="stack on all but the last core (local)"
     ),
-    runtime: str = typer.Option(
-        "local", "--runtime", help="where the stack runs: local processes, or compose (Docker)"
+    runtime: RuntimeChoice = typer.Option(
+        RuntimeChoice.local,
+        "--runtime",
+        help="where the stack runs: local processes, or compose (Docker)",
     ),
     inventory: Path = INVENTORY_OPTION,
 ) -> None:
@@ -264,7 +311,8 @@ def up_command(
 
     _log_to_stderr()
     serve_stack(
-        optimizations=optimizations, seed=seed, pin=pin, runtime=runtime, inventory=inventory,
+        optimizations=optimizations, seed=seed, pin=pin, runtime=runtime.value,
+        inventory=inventory,
         state_file=STATE_FILE, console=console,
     )  # fmt: skip
 
@@ -286,45 +334,117 @@ BASELINES_DIR = Path("baselines")
 @app.command("report")
 def report_command(
     run: str = typer.Argument("latest", help="run folder name under reports/, a path, or latest"),
+    output: OutputFormat = typer.Option(
+        OutputFormat.table, "--format", help="table (the summary) or json (the files written)"
+    ),
 ) -> None:
     """Write a run's summary.md, index.html, PNGs and results.csv into its folder."""
+    import json
+    import time
+
     from harness.report import write_report
     from harness.results import resolve_run
 
+    started = time.monotonic()
     files = write_report(resolve_run(run))
-    console.print(files.summary.read_text(encoding="utf-8"), markup=False, highlight=False)
-    console.print(f"report written to {files.html}", markup=False, soft_wrap=True)
+    seconds = time.monotonic() - started
+    if output is OutputFormat.json:
+        data = {"html": str(files.html), "summary": str(files.summary), "csv": str(files.csv),
+                "images": [str(p) for p in files.images], "seconds": round(seconds, 2)}  # fmt: skip
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    console.print(files.summary.read_text(encoding="utf-8"), markup=False, highlight=False,
+                  soft_wrap=True)  # fmt: skip
+    console.print(f"report written to {files.html} in {seconds:.1f} s", markup=False,
+                  soft_wrap=True)  # fmt: skip
+
+
+class GateFormat(StrEnum):
+    markdown = "markdown"
+    json = "json"
 
 
 @app.command("gate")
 def gate_command(
-    run: str = typer.Argument(..., help="run folder name under reports/, a path, or latest"),
+    run: str = typer.Argument("latest", help="run folder name under reports/, a path, or latest"),
     baseline: Path | None = typer.Option(
-        None, "--baseline", help="a results.json saved by `baseline save`"
+        None,
+        "--baseline",
+        help="a results.json saved by `baseline save` (same host budget, "
+        "profile and runtime as the run, or exit 2)",
     ),
     within: bool = typer.Option(
         False, "--within", help="no baseline: compare after with before inside the run"
     ),
     policy: Path | None = typer.Option(
-        None, "--policy", help="gate policy JSON (default: harness/gate/policy.json)"
+        None,
+        "--policy",
+        help="gate policy JSON (default: harness/gate/policy.json; its "
+        "schema: harness/gate/policy.schema.json)",
+    ),
+    junit: Path | None = typer.Option(
+        None, "--junit", help="write the junit XML here (default: junit.xml in the run folder)"
+    ),
+    output: GateFormat = typer.Option(
+        GateFormat.markdown, "--format", help="markdown (the summary) or json on stdout"
+    ),
+    self_test: bool = typer.Option(
+        False,
+        "--self-test",
+        help="run the canary for real at the ci profile (about 10 "
+        "minutes): an A/A pair must pass and a +50 % p95 regression fail",
+    ),
+    canary_ms: float | None = typer.Option(
+        None,
+        "--canary-ms",
+        help="--self-test: the canary's delay (default: half the baseline's p95)",
     ),
 ) -> None:
-    """Gate a run: exit 0 pass, 1 regression, 2 invalid input; writes junit.xml and a
-    Markdown summary (appended to $GITHUB_STEP_SUMMARY when set)."""
-    from harness.gate.outputs import write_gate_outputs
-    from harness.gate.rules import load_policy, run_gate
+    """Gate a run against a baseline: exit 0 pass, 1 regression, 2 invalid input or a
+    baseline that is not comparable. Writes junit.xml and a Markdown summary, appended to
+    $GITHUB_STEP_SUMMARY or printed as a GitLab log section where CI sets those."""
+    import json
+
+    from harness.gate.comparable import require_comparable
+    from harness.gate.outputs import gate_json, publish_summary, write_gate_outputs
+    from harness.gate.policy import load_policy
+    from harness.gate.rules import run_gate
     from harness.results import load_results, resolve_run
 
+    rules = load_policy(policy)
+    if self_test:
+        _gate_self_test(rules, canary_ms)
+        return
     if (baseline is None) == (not within):
         raise UserError("gate: give either --baseline FILE or --within, not both or neither.")
     run_dir = resolve_run(run)
     results = load_results(run_dir)
     reference = None if baseline is None else load_results(baseline)
-    result = run_gate(results, reference, load_policy(policy))
-    junit, summary = write_gate_outputs(result, run_dir, results["run_id"])
-    console.print(summary.read_text(encoding="utf-8"), markup=False, highlight=False)
-    console.print(f"gate summary: {summary}\njunit: {junit}", markup=False, soft_wrap=True)
+    if reference is not None:
+        require_comparable(results, reference)
+    result = run_gate(results, reference, rules)
+    try:
+        junit_path, summary_path = write_gate_outputs(result, run_dir, results["run_id"], junit)
+    except OSError as error:
+        raise UserError(f"gate: cannot write {error.filename}: {error.strerror}.") from None
+    summary = summary_path.read_text(encoding="utf-8")
+    if output is GateFormat.json:
+        sys.stdout.write(json.dumps(gate_json(result, results["run_id"]), indent=2) + "\n")
+    else:
+        console.print(summary, markup=False, highlight=False, soft_wrap=True)
+        console.print(f"gate summary: {summary_path}\njunit: {junit_path}", markup=False,
+                      soft_wrap=True)  # fmt: skip
+    publish_summary(summary, sys.stdout)
     raise typer.Exit(result.exit_code)
+
+
+def _gate_self_test(policy: Policy, canary_ms: float | None) -> None:
+    from harness.gate.selftest import describe, run_self_test
+
+    _log_to_stderr()
+    test = run_self_test(policy, Path("reports"), console, canary_ms)
+    console.print(describe(test), markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(test.exit_code)
 
 
 @baseline_app.command("save")

@@ -49,7 +49,7 @@ Bound = Literal["lower"]
 LOWER: Bound = "lower"
 Better = Literal["lower", "higher"]
 Verdict = Literal["improved", "regressed", "no-change", "inconclusive", "broken"]
-Mode = Literal["isolate", "ladder", "endtoend"]
+Mode = Literal["isolate", "ladder", "endtoend", "optimized"]
 
 # The optimization ids (harness/catalog.py), and `all` for the end-to-end mode.
 OPTIMIZATIONS: tuple[str, ...] = catalog.IDS
@@ -175,6 +175,8 @@ class Environment(RuntimeEnvironment):
     # locust's ceiling over the API's highest throughput (None: not measured)
     loadgen_ratio: NotRequired[float | None]
     not_measured: NotRequired[dict[str, str]]  # optimization -> why this run could not
+    # the gate's self-test: the delay the app's canary added to its project list
+    canary_delay_ms: NotRequired[float]
 
 
 @pydantic.with_config(pydantic.ConfigDict(extra="forbid"))

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     # same pause in both variants would only cap both at 300 pages/min per domain and hide
     # what the switches change, so benchmarks against the stand-in run with 0.
     scrape_batch_pause_s: float = Field(default=0.0, ge=0)
+    # A test switch, not an optimization: the gate's self-test (harness/gate/selftest.py)
+    # adds this delay to every GET /api/v1/projects/ to show the gate catches a regression
+    # of known size. 0 (the default) everywhere else.
+    canary_delay_ms: float = Field(default=0.0, ge=0, le=60_000)
 
     @model_validator(mode="after")
     def _reject_unsafe_combinations(self) -> Self:

@@ -1,133 +1,66 @@
-"""The CI performance gate: a run against a stored baseline (or its own before), per policy.
+"""The CI gate's checks of a run, per policy (harness/gate/policy.py).
 
-Checks, one per (optimization, metric) with samples on both sides:
+- **limit**: the optimized stack's median (the `limits_on` comparison's after) against an
+  absolute `max` or `min`; level `error` fails, `warn` reports.
+- **regression**: the run's after windows against the baseline's after windows (or, with
+  `within`, the run's before). It fails when the one-sided Mann-Whitney test says the run
+  is worse with p < alpha AND the ratio of medians, oriented so that > 1 is worse, passes
+  1 + `max_regression`: significance alone cries wolf on a tiny real drift, the ratio
+  alone on noise. Otherwise the check prints the smallest regression it could have
+  detected with probability `power` at its sample counts and the windows' own noise
+  (`detectable_regression`); when that exceeds `max_regression` the check is
+  inconclusive: skipped, or failed when the rule is `required`.
+- **expectation**: inside the run, after vs before must be `improved` and reach
+  `min_share` of the report's claim.
+- **verification**: an optimization whose before and after answered differently (a
+  broken comparison) fails.
 
-- **regression**: the run's `after` samples against the baseline's `after` samples (or, with
-  `within`, the run's `before`). It fails when the one-sided Mann-Whitney U test says the
-  run is worse with p < alpha AND the ratio of medians, oriented so that > 1 is worse,
-  exceeds 1 + the metric's `max_regression`. Both conditions: significance alone cries
-  wolf on a tiny but real drift, the ratio alone on noise.
-- **expectation** (only where the policy sets `min_expected_share`, for the optimizations
-  in `expected_from`): inside the run, after vs before must be `improved` and reach that
-  share of the report's claim (a reduction of share x claimed %, an increase of
-  1 + share x (claimed factor - 1), or share x a target value).
-- **verification**: an optimization whose before and after answered differently fails.
-
-How many samples a regression check needs follows from the metric's noise (`noise_cv`,
-run-to-run coefficient of variation of one sample) by `required_samples`: enough that a
-regression of `detect_regression` (15 %) is caught with probability `power` (99 %) while
-the false-alarm rate stays below alpha (1 %). Fewer valid samples make a check
-`skipped` as inconclusive, never passed silently (a failure with `fail_on_inconclusive`).
-tests/gate/test_power.py shows both rates on synthetic samples with the noise measured on
-the development machine (tests/cases/gate/noise.json).
+A side whose windows are lower bounds ("≥ N", a ladder that hit its ceiling) is compared
+as one: the true worse-ratio is then only known to lie above or below the measured one,
+so only the verdict that bound supports stands; the other is inconclusive.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
-from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Literal
-
-import pydantic
-from scipy import stats
 
 from harness.compare import (
     Alternative,
     CompareConfig,
     compare,
+    detectable_regression,
+    log_noise,
     mann_whitney_p,
     median,
     ratio_ci,
 )
 from harness.errors import UserError
-from harness.results import ALL, METRICS, Claim, Results
+from harness.gate.policy import Limit, Policy, Regression
+from harness.results import METRICS, Claim, Results
 
-DEFAULT_POLICY = "policy.json"
 # The gate's CI is only shown, not decided on: fewer resamples keep large checks quick.
 GATE_RESAMPLES = 999
 PASS_EXIT = 0
 FAIL_EXIT = 1
 
-Status = Literal["pass", "fail", "skip"]
-# Asymptotic efficiency of Mann-Whitney U relative to the t-test on normal data is 3/pi.
-MWU_EFFICIENCY = 3 / math.pi
-# The sample median's standard error is sqrt(pi/2) times the mean's on normal data.
-MEDIAN_SE_FACTOR = math.sqrt(math.pi / 2)
-
-
-class MetricPolicy(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
-
-    max_regression: float = pydantic.Field(default=0.10, ge=0)
-    # Run-to-run coefficient of variation of one sample; None: the policy's default.
-    noise_cv: float | None = pydantic.Field(default=None, ge=0)
-    min_expected_share: float | None = pydantic.Field(default=None, gt=0)
-    expected_from: tuple[str, ...] = (ALL,)
-
-
-class Policy(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
-
-    description: str = ""
-    alpha: float = pydantic.Field(default=0.01, gt=0, lt=1)
-    min_samples: int = pydantic.Field(default=5, ge=2)
-    detect_regression: float = pydantic.Field(default=0.15, gt=0)
-    # Designed above the 95 % target so that 100 trials reach 95 despite chance.
-    power: float = pydantic.Field(default=0.99, gt=0, lt=1)
-    noise_cv: float = pydantic.Field(default=0.45, ge=0)
-    fail_on_inconclusive: bool = False
-    default: MetricPolicy = pydantic.Field(default_factory=MetricPolicy)
-    metrics: dict[str, MetricPolicy] = {}
-
-    @pydantic.field_validator("metrics")
-    @classmethod
-    def _known_metrics(cls, metrics: dict[str, MetricPolicy]) -> dict[str, MetricPolicy]:
-        unknown = sorted(set(metrics) - set(METRICS))
-        if unknown:
-            raise ValueError(f"unknown metric {unknown[0]!r} (known: {', '.join(METRICS)})")
-        return metrics
-
-    def for_metric(self, metric: str) -> MetricPolicy:
-        return self.metrics.get(metric, self.default)
-
-    def required_samples(self, metric: str) -> int:
-        """Valid samples per side the regression check needs for this metric's noise.
-
-        Samples are taken as log-normal with sigma from noise_cv. Two conditions must both
-        hold for a true regression of detect_regression with probability `power`: the
-        median ratio must land beyond 1 + max_regression (the median's standard error
-        bounds that), and the one-sided Mann-Whitney test must reach alpha (normal
-        approximation scaled by its efficiency). The larger count wins, never below
-        min_samples. tests/gate/test_power.py checks the result by simulation.
-        """
-        rule = self.for_metric(metric)
-        cv = self.noise_cv if rule.noise_cv is None else rule.noise_cv
-        sigma = math.sqrt(math.log1p(cv**2))
-        z_power = float(stats.norm.ppf(self.power))
-        z_alpha = float(stats.norm.ppf(1 - self.alpha))
-        shift = math.log1p(self.detect_regression)
-        margin = shift - math.log1p(rule.max_regression)
-        if margin <= 0:
-            raise UserError(
-                f"gate policy: {metric} allows {rule.max_regression:.0%} regression, so a "
-                f"{self.detect_regression:.0%} regression cannot be caught."
-            )
-        n_ratio = 2 * (MEDIAN_SE_FACTOR * sigma * z_power / margin) ** 2
-        n_test = 2 * (sigma * (z_alpha + z_power) / shift) ** 2 / MWU_EFFICIENCY
-        return max(self.min_samples, math.ceil(max(n_ratio, n_test)))
+Status = Literal["pass", "fail", "warn", "skip"]
+Kind = Literal["limit", "regression", "expectation", "verification"]
 
 
 @dataclass(frozen=True)
 class Check:
-    kind: Literal["regression", "expectation", "verification"]
+    kind: Kind
     optimization: str
     metric: str | None
     status: Status
     message: str
+    # regression checks: the smallest regression detectable at this check's sample counts
+    # (0.2 = 20 % worse; inf: none), and the tolerance it was held to
+    detectable: float | None = None
+    allowed: float | None = None
 
     @property
     def name(self) -> str:
@@ -138,6 +71,7 @@ class Check:
 class GateResult:
     checks: list[Check]
     reference: str
+    notes: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[Check]:
@@ -148,67 +82,135 @@ class GateResult:
         return FAIL_EXIT if self.failed else PASS_EXIT
 
 
-def load_policy(path: Path | None = None) -> Policy:
-    """The policy file at path, or the packaged default; UserError on any fault."""
-    if path is None:
-        text = resources.files("harness.gate").joinpath(DEFAULT_POLICY).read_text(encoding="utf-8")
-        source = f"default policy {DEFAULT_POLICY}"
-    else:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as error:
-            raise UserError(f"{path}: cannot read the policy ({error.strerror}).") from None
-        source = str(path)
-    try:
-        return Policy.model_validate(json.loads(text))
-    except json.JSONDecodeError as error:
-        raise UserError(f"{source}: not valid JSON ({error}).") from None
-    except pydantic.ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "top level"
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise UserError(f"{source}: invalid policy, {where}: {message}.") from None
+@dataclass
+class Windows:
+    """One side of a comparison: valid window values, and whether any is a lower bound."""
+
+    values: list[float] = field(default_factory=list)
+    lower_bound: bool = False
 
 
-def _valid(results: Results, variant: str) -> dict[tuple[str, str], list[float]]:
-    groups: dict[tuple[str, str], list[float]] = defaultdict(list)
+def _valid(results: Results, variant: str) -> dict[tuple[str, str], Windows]:
+    groups: dict[tuple[str, str], Windows] = defaultdict(Windows)
     for sample in results["samples"]:
         if sample["valid"] and sample["variant"] == variant:
-            groups[(sample["optimization"], sample["metric"])].append(sample["value"])
+            group = groups[(sample["optimization"], sample["metric"])]
+            group.values.append(sample["value"])
+            group.lower_bound |= sample.get("bound") == "lower"
     return groups
 
 
+def fmt_share(share: float) -> str:
+    return "none" if math.isinf(share) else f"{share:.0%}"
+
+
+def _worse_ratio(reference: float, current: float, lower_is_better: bool) -> float:
+    """current relative to reference, > 1 when current is worse."""
+    if min(reference, current) <= 0:
+        if current == reference:
+            return 1.0
+        worse = current > reference if lower_is_better else current < reference
+        return math.inf if worse else 0.0
+    return current / reference if lower_is_better else reference / current
+
+
+def _noise(reference: list[float], current: list[float]) -> float | None:
+    """The windows' noise in log units; for values at or below 0, the pooled spread
+    relative to the reference's median (None when that median is 0)."""
+    noise = log_noise(reference, current)
+    if noise is not None:
+        return noise
+    level = abs(median(reference))
+    if level == 0 or len(reference) + len(current) < 3:
+        return None
+    spread = [v - median(reference) for v in reference] + [v - median(current) for v in current]
+    dof = len(spread) - 2
+    return math.sqrt(sum(d * d for d in spread) / max(dof, 1)) / level
+
+
 def check_regression(
-    reference: list[float], current: list[float], metric: str, policy: Policy
-) -> tuple[Status, str]:
-    """The regression rule of this module's docstring, for one metric's samples."""
-    allowed = policy.for_metric(metric).max_regression
-    n_ref, n_cur = len(reference), len(current)
-    needed = policy.required_samples(metric)
-    if min(n_ref, n_cur) < needed:
-        status: Status = "fail" if policy.fail_on_inconclusive else "skip"
-        return status, (
-            f"inconclusive: {n_ref} reference and {n_cur} current valid samples; at its "
-            f"noise this metric needs {needed} each to catch a "
-            f"{policy.detect_regression:.0%} regression"
-        )
+    reference: Windows, current: Windows, metric: str, rule: Regression, policy: Policy
+) -> Check:
+    """The regression rule of this module's docstring, for one metric's windows."""
+    allowed = rule.max_regression
+    n_ref, n_cur = len(reference.values), len(current.values)
+
+    def result(status: Status, message: str, detectable: float | None = None) -> Check:
+        return Check("regression", "", metric, status, message, detectable, allowed)
+
+    if min(n_ref, n_cur) < 2:
+        status: Status = "fail" if rule.required else "skip"
+        return result(status, f"inconclusive: {n_ref} reference and {n_cur} current valid "
+                              "windows, at least 2 each needed")  # fmt: skip
     lower_is_better = METRICS[metric].better == "lower"
-    ref_median, cur_median = median(reference), median(current)
+    ref_median, cur_median = median(reference.values), median(current.values)
     worse: Alternative = "greater" if lower_is_better else "less"
-    p = mann_whitney_p(reference, current, alternative=worse)
-    if min(ref_median, cur_median) <= 0:
-        worse_ratio = 1.0 if cur_median == ref_median else float("inf")
-    else:
-        worse_ratio = cur_median / ref_median if lower_is_better else ref_median / cur_median
-    ci = ratio_ci(reference, current, CompareConfig(n_resamples=GATE_RESAMPLES))
-    ci_text = f", ratio 95% CI {ci[0]:.3f}-{ci[1]:.3f}" if ci else ""
+    p = mann_whitney_p(reference.values, current.values, alternative=worse)
+    ratio = _worse_ratio(ref_median, cur_median, lower_is_better)
+    noise = _noise(reference.values, current.values)
+    detectable = (
+        math.inf if noise is None
+        else detectable_regression(n_ref, n_cur, noise, policy.alpha, policy.power)
+    )  # fmt: skip
+    ci = ratio_ci(reference.values, current.values, CompareConfig(n_resamples=GATE_RESAMPLES))
+    ci_text = f", current/baseline 95% CI {ci[0]:.3f}-{ci[1]:.3f}" if ci else ""
+    ref_text = ("≥ " if reference.lower_bound else "") + f"{ref_median:.4g}"
+    cur_text = ("≥ " if current.lower_bound else "") + f"{cur_median:.4g}"
+    change = (
+        "no ratio" if math.isinf(ratio)
+        else f"{ratio - 1:.1%} worse" if ratio >= 1 else f"{1 - ratio:.1%} better"
+    )  # fmt: skip
     detail = (
-        f"median {ref_median:.4g} -> {cur_median:.4g} ({(worse_ratio - 1):+.1%} worse), "
-        f"one-sided p={p:.3g}{ci_text}; allowed {allowed:.0%}"
+        f"median {ref_text} -> {cur_text} ({change}), one-sided p={p:.3g}{ci_text}; "
+        f"n={n_ref}/{n_cur}, detectable {fmt_share(detectable)}, allowed {allowed:.0%}"
     )
-    if p < policy.alpha and worse_ratio > 1 + allowed:
-        return "fail", f"regression: {detail}"
-    return "pass", detail
+    regressed = p < policy.alpha and ratio > 1 + allowed
+    # Which way a lower bound moves the true worse-ratio (see the module's docstring):
+    # the side where "more" is worse being a bound makes the ratio a lower bound of the
+    # truth (a regression stands), the other side makes it an upper bound (a pass stands).
+    worse_side_bound = current.lower_bound if lower_is_better else reference.lower_bound
+    better_side_bound = reference.lower_bound if lower_is_better else current.lower_bound
+    if worse_side_bound and better_side_bound:
+        if not lower_is_better and cur_median >= ref_median:
+            return result("pass", f"both lower bounds, current at least the baseline: {detail}",
+                          detectable)  # fmt: skip
+        return result("skip", f"inconclusive: both sides are lower bounds: {detail}", detectable)
+    if regressed:
+        if better_side_bound:
+            return result("skip", "inconclusive: worse than a lower bound, which the truth may "
+                                  f"exceed: {detail}", detectable)  # fmt: skip
+        return result("fail", f"regression: {detail}", detectable)
+    if worse_side_bound and ratio > 1:
+        return result("skip", f"inconclusive: a lower bound, the truth may be worse: {detail}",
+                      detectable)  # fmt: skip
+    if better_side_bound and ratio <= 1:
+        return result("pass", f"no regression (a lower bound at least the baseline): {detail}",
+                      detectable)  # fmt: skip
+    if detectable > allowed:
+        status = "fail" if rule.required else "skip"
+        return result(status, f"inconclusive: could detect only {fmt_share(detectable)} at "
+                              f"this noise and these counts: {detail}", detectable)  # fmt: skip
+    return result("pass", detail, detectable)
+
+
+def check_limit(windows: Windows, metric: str, limit: Limit) -> tuple[Status, str]:
+    """The median against the limit; a lower-bound median decides only what it can."""
+    value = median(windows.values)
+    unit = METRICS[metric].unit
+    shown = ("≥ " if windows.lower_bound else "") + f"{value:.4g} {unit}"
+    broken: Status = "fail" if limit.level == "error" else "warn"
+    if limit.max is not None and value > limit.max:
+        return broken, f"median {shown} above the limit {limit.max:g} ({limit.level})"
+    if limit.min is not None and value < limit.min:
+        if windows.lower_bound:
+            return "skip", f"inconclusive: median {shown} is a lower bound below min {limit.min:g}"
+        return broken, f"median {shown} below the limit {limit.min:g} ({limit.level})"
+    if limit.max is not None and windows.lower_bound:
+        return "skip", f"inconclusive: median {shown} is a lower bound, max {limit.max:g}"
+    bounds = " and ".join(
+        f"{word} {v:g}" for word, v in (("min", limit.min), ("max", limit.max)) if v is not None
+    )
+    return "pass", f"median {shown} within {bounds}"
 
 
 def reaches(claim: Claim, ratio: float | None, after_median: float, share: float) -> bool:
@@ -228,11 +230,10 @@ def check_expectation(
     claim = METRICS[metric].claim
     if claim is None:
         return "skip", f"{metric} has no claim in the report"
-    config = CompareConfig(alpha=policy.alpha, min_samples=policy.min_samples)
+    config = CompareConfig(alpha=policy.alpha)
     result = compare(before, after, METRICS[metric].better, config)
     if result.verdict == "inconclusive" or result.after_median is None:
-        status: Status = "fail" if policy.fail_on_inconclusive else "skip"
-        return status, f"inconclusive: {result.reason}"
+        return "skip", f"inconclusive: {result.reason}"
     ratio_text = f"ratio {result.ratio:.3g}" if result.ratio is not None else "no ratio"
     detail = (
         f"{result.verdict}, {ratio_text}, after median {result.after_median:.4g}; needs "
@@ -249,26 +250,40 @@ def run_gate(run: Results, baseline: Results | None, policy: Policy) -> GateResu
     reference = before if baseline is None else _valid(baseline, "after")
     label = "the run's own before" if baseline is None else f"baseline {baseline['run_id']}"
     checks: list[Check] = []
+    for (optimization, metric), windows in sorted(current.items()):
+        limit = policy.limits.get(metric)
+        if limit is not None and optimization == policy.limits_on and windows.values:
+            status, message = check_limit(windows, metric, limit)
+            checks.append(Check("limit", optimization, metric, status, message))
+    compared = 0
     for key in sorted(set(current) & set(reference)):
         optimization, metric = key
-        status, message = check_regression(reference[key], current[key], metric, policy)
-        checks.append(Check("regression", optimization, metric, status, message))
-    for key in sorted(set(current) & set(before)):
-        optimization, metric = key
-        rule = policy.for_metric(metric)
-        if rule.min_expected_share is not None and optimization in rule.expected_from:
+        rule = policy.regression(metric)
+        if rule is None:
+            continue
+        compared += 1
+        check = check_regression(reference[key], current[key], metric, rule, policy)
+        checks.append(
+            Check("regression", optimization, metric, check.status, check.message,
+                  check.detectable, check.allowed)
+        )  # fmt: skip
+    for optimization, metric in sorted(set(current) & set(before)):
+        expectation = policy.expectations.get(metric)
+        if expectation is not None and optimization in expectation.optimizations:
             status, message = check_expectation(
-                before[key], current[key], metric, rule.min_expected_share, policy
-            )
+                before[(optimization, metric)].values, current[(optimization, metric)].values,
+                metric, expectation.min_share, policy,
+            )  # fmt: skip
             checks.append(Check("expectation", optimization, metric, status, message))
     for verification in run["verification"]:
         status = "pass" if verification["passed"] else "fail"
-        checks.append(
-            Check("verification", verification["optimization"], None, status,
-                  verification["detail"])
+        detail = verification["detail"] if verification["passed"] else (
+            f"broken comparison, the variants answered differently: {verification['detail']}"
         )  # fmt: skip
-    if not any(c.kind == "regression" for c in checks):
+        checks.append(Check("verification", verification["optimization"], None, status, detail))
+    if not compared:
         raise UserError(
-            f"run {run['run_id']} and {label} have no (optimization, metric) in common to compare."
+            f"run {run['run_id']} and {label} have no (optimization, metric) in common that "
+            "the policy compares."
         )
     return GateResult(checks, label)

@@ -17,7 +17,9 @@ from harness.results import Results
 from harness.units import MEMORY_UNIT
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table's lines; | in a cell is escaped."""
+
     def line(cells: list[str]) -> str:
         return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
@@ -39,15 +41,15 @@ def render_summary(results: Results) -> str:
         "on). *met* = improved, and the conservative end of the 95% CI reaches the "
         "report's claim.",
         "",
-        *_table(EXPECTED_HEADER, [expected_cells(r) for r in expected_table(results)]),
+        *markdown_table(EXPECTED_HEADER, [expected_cells(r) for r in expected_table(results)]),
     ]
     for section in optimization_sections(results):
         lines += ["", f"## {section.optimization}", "", f"Verification: {section.verification}."]
         if section.rows:
-            lines += ["", *_table(SECTION_HEADER, [section_cells(r) for r in section.rows])]
+            lines += ["", *markdown_table(SECTION_HEADER, [section_cells(r) for r in section.rows])]
         if section.invalid:
             lines += ["", f"Invalid windows ({len(section.invalid)}):", ""]
-            lines += _table(INVALID_HEADER, [invalid_cells(s) for s in section.invalid])
+            lines += markdown_table(INVALID_HEADER, [invalid_cells(s) for s in section.invalid])
         else:
             lines += ["", "Invalid windows: none."]
     return "\n".join(lines) + "\n"

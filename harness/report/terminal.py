@@ -1,28 +1,73 @@
-"""The run's summary as a rich table for the terminal (the report's cells, one row each)."""
+"""The run's summary for the terminal: a rich table on a terminal, a plain Markdown table
+where the output is a pipe or a CI log (a rich table wrapped into 80 columns there is
+unreadable), or JSON."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from rich.console import Console
 from rich.table import Table
 
+from harness.report.summary import markdown_table
 from harness.report.tables import SECTION_HEADER, section_cells, summary_rows
-from harness.results import REPORT_METRICS, load_results
+from harness.results import REPORT_METRICS, Results, load_results
+
+
+def _rows(results: Results) -> list[list[str]]:
+    rows = sorted(
+        summary_rows(results),
+        key=lambda row: (row["optimization"], row["metric"] not in REPORT_METRICS, row["metric"]),
+    )
+    cells = [[row["optimization"], *section_cells(row)] for row in rows]
+    for check in results["verification"]:
+        if not check["passed"]:
+            cells.append([check["optimization"], "—", "", "", "", "",
+                          f"broken: {check['detail']}"])  # fmt: skip
+    return cells
+
+
+def _title(results: Results) -> str:
+    return f"run {results['run_id']} ({results['mode']}, {results['profile']})"
 
 
 def summary_table(run_dir: Path) -> Table:
     """Optimization, metric, before and after medians, change with CI, p, verdict."""
     results = load_results(run_dir)
-    table = Table(title=f"run {results['run_id']} ({results['mode']}, {results['profile']})")
+    table = Table(title=_title(results))
     for column in ["Optimization", *SECTION_HEADER]:
         table.add_column(column)
-    rows = sorted(
-        summary_rows(results),
-        key=lambda row: (row["optimization"], row["metric"] not in REPORT_METRICS, row["metric"]),
-    )
-    for row in rows:
-        table.add_row(row["optimization"], *section_cells(row))
-    for check in results["verification"]:
-        if not check["passed"]:
-            table.add_row(check["optimization"], "—", "", "", "", "", f"broken: {check['detail']}")
+    for row in _rows(results):
+        table.add_row(*row)
     return table
+
+
+def summary_markdown(run_dir: Path) -> str:
+    results = load_results(run_dir)
+    lines = [_title(results), "", *markdown_table(["Optimization", *SECTION_HEADER],
+                                                  _rows(results))]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def print_summary(console: Console, run_dir: Path) -> None:
+    """The rich table on a terminal, else the Markdown table, unwrapped."""
+    if console.is_terminal:
+        console.print(summary_table(run_dir))
+    else:
+        console.print(summary_markdown(run_dir), markup=False, highlight=False, soft_wrap=True)
+
+
+def summary_json(run_dir: Path) -> str:
+    """`run --format json`: where the run is and its summary rows."""
+    results = load_results(run_dir)
+    data = {
+        "run_id": results["run_id"],
+        "run_dir": str(run_dir),
+        "results": str(run_dir / "results.json"),
+        "mode": results["mode"],
+        "profile": results["profile"],
+        "summary": summary_rows(results),
+        "verification": results["verification"],
+    }
+    return json.dumps(data, indent=2, allow_nan=False) + "\n"

@@ -39,7 +39,7 @@ from harness.runtime.placement import Placement, plan_placement
 from harness.runtime.runtimes import RunningStack, StackSpec, check_runtime, running_stack
 from harness.runtime.signals import exit_on_signals
 from harness.runtime.target import Target
-from harness.runtime.variants import BASELINE, parse_optimizations
+from harness.runtime.variants import BASELINE, NONE, parse_optimizations
 from scenarios.profiles import get_profile
 from scenarios.registry import corpus_for, seed_for
 
@@ -163,7 +163,8 @@ def serve_stack(
     if state_file.exists() and _alive(read_state(state_file).pid):
         raise UserError(f"a stack is already up (see {state_file}): `chrono-bench down` first")
     switches = catalog.measurable_on(runtime)
-    chosen = parse_optimizations(optimizations, switches) if optimizations.strip() else []
+    none = optimizations.strip() in ("", NONE)
+    chosen = [] if none else parse_optimizations(optimizations, switches)
     variant = frozenset(chosen) or BASELINE
     profile = get_profile("quick")
     run_dir = stack_directory()

@@ -77,6 +77,8 @@ def build_plan(
                 ("after", pair.after),
             )
             for name, variant in sides:
+                if name == "before" and pair.before == pair.after:
+                    continue  # a variant measured alone (the optimized mode): after only
                 if variant not in destinations:
                     order.append(variant)
                     destinations[variant] = []

@@ -48,6 +48,7 @@ from harness.results import (
 from harness.run.environment import git_info, host_info, package_versions
 from harness.run.plan import build_plan, measured_by, window_count
 from harness.run.runner import ResultsLog, Runner
+from harness.runtime.chrono import canary_env
 from harness.runtime.placement import Placement, plan_placement
 from harness.runtime.runtimes import (
     StackSpec,
@@ -67,7 +68,7 @@ if TYPE_CHECKING:  # the docker SDK is imported only by runs that use it
 LOG = logging.getLogger(__name__)
 LOCAL_HOST = "@local"
 LATEST_LINK = "latest"
-MODES: tuple[Mode, ...] = ("isolate", "ladder", "endtoend")
+MODES: tuple[Mode, ...] = ("isolate", "ladder", "endtoend", "optimized")
 # The API's throughput must stay well below what the load generator can send.
 MIN_LOADGEN_RATIO = 3.0
 # A first guess of one window's duration (restart, load, collection), before any ran.
@@ -96,6 +97,8 @@ class RunOptions:
     listen: str = ""
     # compose: the inventory host whose engine runs the stack, over SSH (None: this machine)
     host: str | None = None
+    # the gate's self-test: a known delay the app adds to its project list (0: none)
+    canary_delay_ms: float = 0.0
 
 
 def new_run_id() -> str:
@@ -215,6 +218,8 @@ class BenchmarkSession:
                 "--load-hosts: the compose runtime publishes the API on loopback only; "
                 "run the workers here with --load-workers N, or use --runtime local"
             )
+        if options.canary_delay_ms and self.runtime != "local":
+            raise UserError("the canary (the gate's self-test) runs on the local runtime only")
         self.options = options
         self.console = console
         self.profile = profile or get_profile(options.profile)
@@ -237,6 +242,13 @@ class BenchmarkSession:
         else:
             self.budget = allocate(get_host(inventory, LOCAL_HOST))
         unavailable = unavailable_scenarios(self.runtime, remote=self.remote is not None)
+        chosen_scenarios = self.profile.scenarios
+        if chosen_scenarios is not None:
+            unavailable |= {
+                name: f"the {self.profile.name} profile runs only {', '.join(chosen_scenarios)}"
+                for name in build_scenarios(self.budget)
+                if name not in chosen_scenarios and name not in unavailable
+            }
         self.scenarios = [name for name in build_scenarios(self.budget) if name not in unavailable]
         # What the runtime (or this build) cannot measure is said so, not silently dropped.
         self.not_measured = {
@@ -287,6 +299,8 @@ class BenchmarkSession:
             )
             if self.not_measured:
                 results["environment"]["not_measured"] = self.not_measured
+            if self.options.canary_delay_ms:
+                results["environment"]["canary_delay_ms"] = self.options.canary_delay_ms
             logs.append(ResultsLog(run_dir / "results.json", results))
         point_latest(reports_dir, logs[-1].path.parent)
         return logs
@@ -326,6 +340,7 @@ class BenchmarkSession:
             # the stress scenario's runaway outgrows the budget's host, not this machine
             host_cgroup=any("stress" in window.scenarios() for window in self.plan),
             engine=engine,
+            app_env=canary_env(self.options.canary_delay_ms),
         )
         with running_stack(spec, self.console) as running:
             stack = running.target

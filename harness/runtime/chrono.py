@@ -36,6 +36,11 @@ HARNESS_APP_ENV = {
 }
 
 
+def canary_env(delay_ms: float) -> dict[str, str]:
+    """The app's canary (a test switch of the gate's self-test): a delay on the project list."""
+    return {"CHRONO_CANARY_DELAY_MS": f"{delay_ms:g}"} if delay_ms else {}
+
+
 def switch_env(variant: Set[str]) -> dict[str, str]:
     """CHRONO_<ID>=true|false for every app switch of the catalog (app.frontend_serve reads
     frontend_split's; pg_tuning and resource_limits are the harness's alone).

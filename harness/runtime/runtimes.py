@@ -13,7 +13,7 @@ for it); `chrono-bench run` and `chrono-bench up` both go through it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +79,8 @@ class StackSpec:
     # compose: a deployed host's engine over SSH (harness/runtime/compose/ssh_engine.py),
     # opened and closed by the caller; None: this machine's
     engine: SshEngine | None = None
+    # more environment for the app's processes (the gate's canary; local runtime)
+    app_env: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def running_stack(spec: StackSpec, console: Console | None = None) -> Iterator[R
     from harness.runtime.local.stack import LocalStack
 
     stack = LocalStack(spec.run_dir, spec.budget, placement=spec.placement, variant=spec.variant,
-                       corpus=spec.corpus, seed=spec.seed)  # fmt: skip
+                       corpus=spec.corpus, seed=spec.seed, app_env=spec.app_env)  # fmt: skip
     with status(console, "starting the stack (PostgreSQL, Redis, API, workers, Prometheus)"):
         stack.start()
     try:

@@ -17,6 +17,8 @@ from harness.results import ALL, OPTIMIZATIONS
 
 Variant = frozenset[str]
 BASELINE: Variant = frozenset()
+# what `--optimizations none` means: the baseline, every optimization off
+NONE = "none"
 
 LOCAL_MEASURABLE: tuple[str, ...] = catalog.measurable_on("local")
 # Which processes read which switch (the API enqueues scrapes on celery_tuning's queue;
@@ -79,6 +81,9 @@ def comparisons(mode: str, optimizations: Sequence[str]) -> list[Comparison]:
     """The before/after pairs a mode measures for the chosen optimizations."""
     if mode == "endtoend":
         return [Comparison(ALL, BASELINE, frozenset(optimizations))]
+    if mode == "optimized":
+        # every optimization on, measured alone: the windows a CI gate holds to a baseline
+        return [Comparison(ALL, frozenset(optimizations), frozenset(optimizations))]
     if mode == "isolate":
         return [Comparison(o, BASELINE, frozenset({o})) for o in optimizations]
     if mode == "ladder":
@@ -88,4 +93,4 @@ def comparisons(mode: str, optimizations: Sequence[str]) -> list[Comparison]:
             pairs.append(Comparison(name, applied, applied | {name}))
             applied = applied | {name}
         return pairs
-    raise UserError(f"unknown mode '{mode}': choose isolate, ladder or endtoend")
+    raise UserError(f"unknown mode '{mode}': choose isolate, ladder, endtoend or optimized")

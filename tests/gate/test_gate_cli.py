@@ -16,8 +16,7 @@ from harness.cli import app, main
 from tests.report.synthetic import make_results, samples_for, spread, write_run
 
 CHRONO_BENCH = Path(sys.executable).with_name("chrono-bench")
-# Low noise so that two dozen synthetic samples are enough for the gate to decide.
-POLICY = {"noise_cv": 0.05, "default": {"max_regression": 0.10}}
+POLICY = {"regressions": {"default": {"max_regression": 0.10, "required": True}}}
 
 
 def _run(reports: Path, run_id: str, p95_after: float) -> Path:
@@ -69,6 +68,30 @@ def test_gate_catches_a_regression_against_the_baseline(workspace):
     assert "❌ fail" in (run_dir / "gate-summary.md").read_text()
 
 
+def test_gate_defaults_to_latest_and_writes_junit_and_json_where_asked(workspace):
+    _invoke("baseline", "save", "20261129-100000-base01", "--name", "main")
+    run_dir = _run(workspace / "reports", "20261129-120000-pr0003", 140)
+    (workspace / "reports" / "latest").symlink_to(run_dir.name)
+    junit = workspace / "out" / "gate.xml"
+    result = _invoke("gate", "--baseline", "baselines/main.json", "--policy", "policy.json",
+                     "--junit", str(junit), "--format", "json")  # fmt: skip
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert data["run_id"] == run_dir.name and data["passed"] is False
+    failed = [c for c in data["checks"] if c["status"] == "fail"]
+    assert [(c["metric"], c["kind"]) for c in failed] == [("api_p95_ms", "regression")]
+    assert 0 < failed[0]["detectable_regression"] < 0.10
+    assert ET.parse(junit).getroot().get("failures") == "1"
+
+
+def test_gitlab_job_log_gets_the_summary_in_a_section(workspace, monkeypatch):
+    monkeypatch.setenv("GITLAB_CI", "true")
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    result = _invoke("gate", "20261129-100000-base01", "--within", "--policy", "policy.json")
+    assert "section_start:" in result.stdout and "section_end:" in result.stdout
+    assert "Performance gate" in result.stdout
+
+
 def test_gate_within_a_run(workspace):
     improved = _invoke("gate", "20261129-100000-base01", "--within", "--policy", "policy.json")
     assert improved.exit_code == 0, improved.output
@@ -91,7 +114,7 @@ def _bad_inputs(root: Path) -> dict[str, tuple[list[str], str]]:
     future["schema"] = 3
     (reports / "future").mkdir()
     (reports / "future" / "results.json").write_text(json.dumps(future))
-    (root / "bad-policy.json").write_text(json.dumps({"metrics": {"api_p96_ms": {}}}))
+    (root / "bad-policy.json").write_text(json.dumps({"limits": {"api_p96_ms": {"max": 1}}}))
     good = "20261129-100000-base01"
     return {
         "missing results.json": (["report", "no-results"], "no such file"),
@@ -104,13 +127,25 @@ def _bad_inputs(root: Path) -> dict[str, tuple[list[str], str]]:
         "no such run": (["report", "nope"], "no such run folder"),
         "baseline missing": (["gate", good, "--baseline", "none.json"], "no such file"),
         "neither baseline nor within": (["gate", good], "either --baseline"),
+        "baseline of another profile": (
+            ["gate", good, "--baseline", str(_other_profile(root))],
+            "not comparable",
+        ),
     }
+
+
+def _other_profile(root: Path) -> Path:
+    data = json.loads((root / "reports" / "20261129-100000-base01" / "results.json").read_text())
+    data["profile"], data["run_id"] = "full", "20261129-090000-full01"
+    path = root / "full.json"
+    path.write_text(json.dumps(data))
+    return path
 
 
 BAD_INPUT_NAMES = [
     "missing results.json", "corrupt results.json", "unknown schema",
     "policy naming an unknown metric", "no such run", "baseline missing",
-    "neither baseline nor within",
+    "neither baseline nor within", "baseline of another profile",
 ]  # fmt: skip
 
 

@@ -139,6 +139,12 @@ def test_endtoend_and_isolate_share_the_baseline_windows() -> None:
     assert runs_of_baseline == {0, 1}
 
 
+def test_optimized_mode_measures_every_optimization_on_alone_as_after() -> None:
+    plan = build_plan([comparisons("optimized", ["stats_aggregate", "redis_cache"])], repeats=3)
+    assert [sorted(w.variant) for w in plan] == [["redis_cache", "stats_aggregate"]] * 3
+    assert {(d.optimization, d.variant) for w in plan for d in w.destinations} == {("all", "after")}
+
+
 def test_ladder_after_is_the_next_before() -> None:
     plan = build_plan([comparisons("ladder", ["stats_aggregate", "redis_cache"])], repeats=1)
     assert [sorted(w.variant) for w in plan] == [

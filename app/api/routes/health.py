@@ -45,6 +45,8 @@ async def health(context: ContextDep) -> JSONResponse:
         "search_backend": context.search.name,
         "switches": context.settings.switches(),
     }
+    if context.settings.canary_delay_ms:
+        body["canary_delay_ms"] = context.settings.canary_delay_ms
     if checks["database"] == "ok":
         # db_indexes is applied by the harness; the app reports what is really there.
         body["performance_indexes"] = await anyio.to_thread.run_sync(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -54,6 +55,8 @@ async def list_projects(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     """The user's projects, newest first, each with domain and page statistics."""
+    if settings.canary_delay_ms:
+        await asyncio.sleep(settings.canary_delay_ms / 1000)
 
     async def compute() -> bytes:
         async with db.connection() as conn:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -90,8 +90,10 @@ class LocalStack(Startable):
         variant: Variant = BASELINE,
         corpus: CorpusConfig | None = None,
         seed: Callable[[str], object] | None = None,
+        app_env: Mapping[str, str] | None = None,
     ) -> None:
         self.run_dir = run_dir
+        self.app_env = dict(app_env or {})
         self.budget = budget
         self.placement = placement or Placement()
         self.variant = variant
@@ -206,11 +208,12 @@ class LocalStack(Startable):
         endpoints = self.app_endpoints()
         unpinned = self.placement.unpinned()
         if api:
-            env = chrono.app_environment(self.bundle, endpoints, self.variant)
+            env = chrono.app_environment(self.bundle, endpoints, self.variant) | self.app_env
             self.api = chrono.api_service(self.run_dir / "api", self.ports["api"], env, unpinned)
             started.append(self.api)
         if workers:
             env = chrono.app_environment(self.bundle, endpoints, self.variant, worker=True)
+            env |= self.app_env
             self.workers = chrono.worker_services(self.run_dir / "worker", env, unpinned)
             started += self.workers
         _parallel([service.start for service in started])

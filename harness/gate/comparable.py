@@ -1,0 +1,43 @@
+"""Whether a baseline can be compared with a run at all: same host budget, profile, runtime.
+
+Windows measured on another host's budget, at another profile's load or on another
+runtime differ for reasons that are not the code under test; the gate refuses them
+(exit 2) rather than report a regression or a pass that means nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.errors import UserError
+from harness.results import Results
+
+
+def _host_budget(results: Results) -> tuple[Any, Any]:
+    host = results["budget"].get("host", {})
+    return host.get("cpus"), host.get("memory_mb")
+
+
+def incomparable(run: Results, baseline: Results) -> list[str]:
+    """What differs between the run and the baseline, one phrase each (empty: comparable)."""
+    reasons = []
+    run_host, base_host = _host_budget(run), _host_budget(baseline)
+    if run_host != base_host:
+        reasons.append(
+            f"host budget {base_host[0]} cpus / {base_host[1]} MB vs the run's "
+            f"{run_host[0]} cpus / {run_host[1]} MB"
+        )
+    for key in ("profile", "runtime"):
+        if run[key] != baseline[key]:
+            reasons.append(f"{key} {baseline[key]!r} vs the run's {run[key]!r}")
+    return reasons
+
+
+def require_comparable(run: Results, baseline: Results) -> None:
+    reasons = incomparable(run, baseline)
+    if reasons:
+        raise UserError(
+            f"gate: baseline {baseline['run_id']} is not comparable with run {run['run_id']}: "
+            + "; ".join(reasons)
+            + " (measure a baseline with the same host budget, profile and runtime)."
+        )
