@@ -35,11 +35,12 @@ from harness.compare import (
     log_noise,
     mann_whitney_p,
     median,
+    median_is_lower_bound,
     ratio_ci,
 )
 from harness.errors import UserError
 from harness.gate.policy import Limit, Policy, Regression
-from harness.results import METRICS, Claim, Results
+from harness.results import LOWER, METRICS, Claim, Results
 
 # The gate's CI is only shown, not decided on: fewer resamples keep large checks quick.
 GATE_RESAMPLES = 999
@@ -84,20 +85,25 @@ class GateResult:
 
 @dataclass
 class Windows:
-    """One side of a comparison: valid window values, and whether any is a lower bound."""
+    """One side of a comparison: valid window values, and whether its median is only a
+    lower bound (compare.median_is_lower_bound)."""
 
     values: list[float] = field(default_factory=list)
     lower_bound: bool = False
 
 
 def _valid(results: Results, variant: str) -> dict[tuple[str, str], Windows]:
-    groups: dict[tuple[str, str], Windows] = defaultdict(Windows)
+    values: dict[tuple[str, str], list[float]] = defaultdict(list)
+    bounded: dict[tuple[str, str], list[bool]] = defaultdict(list)
     for sample in results["samples"]:
         if sample["valid"] and sample["variant"] == variant:
-            group = groups[(sample["optimization"], sample["metric"])]
-            group.values.append(sample["value"])
-            group.lower_bound |= sample.get("bound") == "lower"
-    return groups
+            key = (sample["optimization"], sample["metric"])
+            values[key].append(sample["value"])
+            bounded[key].append(sample.get("bound") == LOWER)
+    return {
+        key: Windows(side, median_is_lower_bound(side, bounded[key]))
+        for key, side in values.items()
+    }
 
 
 def fmt_share(share: float) -> str:
