@@ -1,8 +1,8 @@
 """The hosts chrono-bench sizes and deploys: a pyinfra inventory (harness/budget/inventory.py).
 
 Each module-level list is a pyinfra group; each host is `(name, data)`. chrono-bench reads
-`cpus`, `memory_mb`, optional `profile` and optional per-service `services` overrides from
-the data; pyinfra reads its connection settings (`ssh_hostname`, `ssh_user`, ...).
+`cpus`, `memory_mb`, optional `shares` (a share plan) and optional per-service `services`
+overrides from the data; pyinfra reads its connection settings (`ssh_hostname`, `ssh_user`, ...).
 `chrono-bench budget` sizes the first host unless given `--host NAME`.
 """
 
@@ -47,7 +47,7 @@ local = [
         "@local",
         {
             **_this_machine(),
-            "profile": "local",
+            "shares": "local",
             "manage_docker": False,
             "images": "offline",
             # the engine started here inherits this process's open-files hard limit

@@ -30,7 +30,9 @@ console = Console()
 
 INVENTORY_OPTION = typer.Option(Path("inventory.py"), "--inventory", help="pyinfra inventory file")
 HOST_OPTION = typer.Option(None, "--host", help="host of the inventory (default: the first)")
-PROFILE_OPTION = typer.Option(None, "--profile", help="profile (default: the host's own)")
+SHARES_OPTION = typer.Option(
+    None, "--shares", help="share plan of harness/budget/shares.py (default: the host's own)"
+)
 DEMO_HOST = "@local"
 OPTIMIZATION_IDS = ", ".join(catalog.IDS)
 DEMO_BUNDLE_DIR = Path(".run/bundle")
@@ -84,7 +86,7 @@ def main() -> None:
 def budget_command(
     inventory: Path = INVENTORY_OPTION,
     host: str | None = HOST_OPTION,
-    profile: str | None = PROFILE_OPTION,
+    shares: str | None = SHARES_OPTION,
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
     """Derive a host's resource budget: each service's allocation and settings."""
@@ -93,7 +95,7 @@ def budget_command(
     from harness.render.topology import host_budget
 
     # with roles in the inventory (db, app, worker), the host's own services only
-    budget = host_budget(load_inventory(inventory), host, profile)
+    budget = host_budget(load_inventory(inventory), host, shares)
     if output is OutputFormat.json:
         sys.stdout.write(budget.to_json())
     else:
@@ -105,7 +107,7 @@ def render_command(
     out: Path = typer.Option(..., "--out", help="bundle directory to write"),
     inventory: Path = INVENTORY_OPTION,
     host: str | None = HOST_OPTION,
-    profile: str | None = PROFILE_OPTION,
+    shares: str | None = SHARES_OPTION,
     resource_limits: bool = typer.Option(
         True, help="compose limits and reservations from the budget (off: none)"
     ),
@@ -132,7 +134,7 @@ def render_command(
     )
     # with roles, the hosts of one stack share its secrets: kept beside the bundle
     secrets_dir = out.parent / ".chrono-stack-secrets"
-    bundle = render_host(plan_topology(hosts, profile), name, out, options, secrets_dir=secrets_dir)
+    bundle = render_host(plan_topology(hosts, shares), name, out, options, secrets_dir=secrets_dir)
     console.print(f"bundle for host '{name}' written to {bundle}")
 
 

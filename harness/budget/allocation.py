@@ -1,6 +1,6 @@
 """One resource budget: a host's cpus and memory -> each service's allocation and settings.
 
-Shares come from a profile (harness.budget.shares) stated on the report's 8-cpu / 16 GB host;
+Shares come from a share plan (harness.budget.shares) stated on the report's 8-cpu / 16 GB host;
 they scale with the host's cpus and memory, never below each service's floor, and the
 result is validated against the host: every error is a UserError naming the host and
 the numbers. Each service's settings are derived by its module in harness.budget.settings.
@@ -19,13 +19,13 @@ from harness.budget.inventory import HostSpec
 from harness.budget.settings import api, celery, meilisearch, postgres, prometheus, redis
 from harness.budget.settings.units import cpus_text
 from harness.budget.shares import (
-    PROFILES,
     REFERENCE_CPUS,
     REFERENCE_MEMORY_MB,
     SCALED_SERVICES,
     SERVICES,
-    Profile,
+    SHARE_PLANS,
     Share,
+    SharePlan,
 )
 from harness.errors import UserError
 
@@ -37,7 +37,7 @@ MILLI = 1000
 # 384 MB (a minimal Debian with dockerd and containerd).
 OS_HEADROOM_FRACTION_DIVISOR = 16
 OS_HEADROOM_MIN_MB = 384
-# The smallest host the default profile is meant to run on (and tested down to).
+# The smallest host the default share plan is meant to run on (and tested down to).
 HOST_FLOOR_CPUS = 2
 HOST_FLOOR_MEMORY_MB = 4096
 # Connections outside the application's pools: postgres_exporter holds one and may open
@@ -95,7 +95,7 @@ class Budget:
     """The validated allocation of one host."""
 
     host: HostSpec
-    profile: str
+    shares: str
     os_headroom_mb: int
     services: dict[str, ServiceAllocation]
     connections: Connections
@@ -111,7 +111,7 @@ class Budget:
                 "cpus": self.host.cpus,
                 "memory_mb": self.host.memory_mb,
             },
-            "profile": self.profile,
+            "shares": self.shares,
             "os_headroom_mb": self.os_headroom_mb,
             "services": {name: alloc.to_dict() for name, alloc in self.services.items()},
             "connections": self.connections.to_dict(),
@@ -123,34 +123,34 @@ class Budget:
 
 def allocate(
     host: HostSpec,
-    profile: str | None = None,
+    shares: str | None = None,
     *,
     services: Collection[str] | None = None,
     external_clients: Mapping[str, int] | None = None,
 ) -> Budget:
-    """The budget of `host` under `profile` (the host's own profile when None).
+    """The budget of `host` under the share plan `shares` (the host's own when None).
 
     `services` are the services the host holds (default: the whole stack); they share the
     host as the whole stack shares the reference host (see `_concentration`). A host with
     PostgreSQL also serves `external_clients`, the pools of other hosts (harness.render.topology).
     """
     placed = _placed(host, services)
-    profile_name = profile if profile is not None else host.profile
-    if profile_name not in PROFILES:
+    shares_name = shares if shares is not None else host.shares
+    if shares_name not in SHARE_PLANS:
         raise UserError(
-            f"budget: unknown profile '{profile_name}' for host '{host.name}' "
-            f"(profiles: {', '.join(PROFILES)})"
+            f"budget: unknown share plan '{shares_name}' for host '{host.name}' "
+            f"(share plans: {', '.join(SHARE_PLANS)})"
         )
-    chosen = PROFILES[profile_name]
-    shares = _shares(host, chosen, placed)
+    plan = SHARE_PLANS[shares_name]
+    service_shares = _shares(host, plan, placed)
     headroom_mb = os_headroom_mb(host.memory_mb)
-    _check_fit(host, shares, headroom_mb)
+    _check_fit(host, service_shares, headroom_mb)
 
-    allocations = _with_settings(shares, chosen)
+    allocations = _with_settings(service_shares, plan)
     if "postgres" not in allocations:
         # The pools this host opens on another host's PostgreSQL: no server to size here.
         demand = Connections(pool_clients(allocations), reserved=0, max_connections=0, ceiling=0)
-        return Budget(host, profile_name, headroom_mb, allocations, demand)
+        return Budget(host, shares_name, headroom_mb, allocations, demand)
     connections = _connections(allocations, external_clients or {})
     if connections.max_connections > connections.ceiling:
         clients = ""
@@ -174,7 +174,7 @@ def allocate(
     )
     return Budget(
         host=host,
-        profile=profile_name,
+        shares=shares_name,
         os_headroom_mb=headroom_mb,
         services=allocations,
         connections=connections,
@@ -204,7 +204,7 @@ def _placed(host: HostSpec, services: Collection[str] | None) -> tuple[str, ...]
     return tuple(name for name in SERVICES if name in services)
 
 
-def _concentration(profile: Profile, placed: Collection[str]) -> tuple[Fraction, Fraction]:
+def _concentration(plan: SharePlan, placed: Collection[str]) -> tuple[Fraction, Fraction]:
     """How much larger than the reference split the placed services' shares grow.
 
     The whole stack takes the reference split of the reference host; a host holding only
@@ -215,8 +215,8 @@ def _concentration(profile: Profile, placed: Collection[str]) -> tuple[Fraction,
     scaled = [name for name in SCALED_SERVICES if name in placed]
     if not scaled:
         return Fraction(1), Fraction(1)
-    cpus_milli = {name: round(share.cpus * MILLI) for name, share in profile.reference.items()}
-    memory_mb = {name: share.memory_mb for name, share in profile.reference.items()}
+    cpus_milli = {name: round(share.cpus * MILLI) for name, share in plan.reference.items()}
+    memory_mb = {name: share.memory_mb for name, share in plan.reference.items()}
     return (
         Fraction(sum(cpus_milli[name] for name in SCALED_SERVICES),
                  sum(cpus_milli[name] for name in scaled)),
@@ -226,7 +226,7 @@ def _concentration(profile: Profile, placed: Collection[str]) -> tuple[Fraction,
 
 
 def _shares(
-    host: HostSpec, profile: Profile, placed: tuple[str, ...] = SERVICES
+    host: HostSpec, plan: SharePlan, placed: tuple[str, ...] = SERVICES
 ) -> dict[str, Share]:
     """Each service's limits and reservations on `host`, overrides applied and checked."""
     unknown = sorted(set(host.overrides) - set(SERVICES))
@@ -237,16 +237,16 @@ def _shares(
         )
     host_milli = round(host.cpus * MILLI)
     memory_mb = host.memory_mb
-    if profile.memory_cap_mb is not None:
-        memory_mb = min(memory_mb, profile.memory_cap_mb)
-    cpu_factor, memory_factor = _concentration(profile, placed)
+    if plan.memory_cap_mb is not None:
+        memory_mb = min(memory_mb, plan.memory_cap_mb)
+    cpu_factor, memory_factor = _concentration(plan, placed)
 
     shares: dict[str, Share] = {}
     for name in placed:
         if name in SCALED_SERVICES:
             share = _scaled(
-                profile.reference[name],
-                profile.floors[name],
+                plan.reference[name],
+                plan.floors[name],
                 host_milli * cpu_factor,
                 memory_mb * memory_factor,
             )
@@ -258,7 +258,7 @@ def _shares(
                     reservation_cpus=min(share.reservation_cpus, host.cpus),
                 )
         else:
-            share = profile.fixed[name]
+            share = plan.fixed[name]
         override = host.overrides.get(name, {})
         share = Share(
             cpus=override.get("cpus", share.cpus),
@@ -266,7 +266,7 @@ def _shares(
             memory_mb=int(override.get("memory_mb", share.memory_mb)),
             reservation_mb=int(override.get("reservation_mb", share.reservation_mb)),
         )
-        floor = profile.floors.get(name)
+        floor = plan.floors.get(name)
         if floor is not None:
             _check_floor(host.name, name, share, floor)
         _check_reservation_within_limit(host.name, name, share)
@@ -356,19 +356,19 @@ def _check_fit(host: HostSpec, shares: dict[str, Share], headroom_mb: int) -> No
         )
 
 
-def _with_settings(shares: dict[str, Share], profile: Profile) -> dict[str, ServiceAllocation]:
+def _with_settings(shares: dict[str, Share], plan: SharePlan) -> dict[str, ServiceAllocation]:
     """Allocations with every service's derived settings but PostgreSQL's (it needs the
     connection budget, which needs the others')."""
     derivations: dict[str, Any] = {
         "api": lambda: api.api_settings(
             cpus=shares["api"].cpus,
             memory_mb=shares["api"].memory_mb,
-            workers_per_cpu=profile.api_workers_per_cpu,
+            workers_per_cpu=plan.api_workers_per_cpu,
         ),
         "worker": lambda: celery.celery_settings(
             cpus=shares["worker"].cpus,
             memory_mb=shares["worker"].memory_mb,
-            processes_per_cpu=profile.celery_processes_per_cpu,
+            processes_per_cpu=plan.celery_processes_per_cpu,
         ),
         "redis_cache": lambda: redis.redis_cache_settings(
             memory_mb=shares["redis_cache"].memory_mb
@@ -380,8 +380,8 @@ def _with_settings(shares: dict[str, Share], profile: Profile) -> dict[str, Serv
             cpus=shares["meilisearch"].cpus, memory_mb=shares["meilisearch"].memory_mb
         ),
         "prometheus": lambda: prometheus.prometheus_settings(
-            scrape_interval_s=profile.prometheus_scrape_interval_s,
-            retention_days=profile.prometheus_retention_days,
+            scrape_interval_s=plan.prometheus_scrape_interval_s,
+            retention_days=plan.prometheus_retention_days,
         ),
     }
     derived: dict[str, dict[str, str]] = {

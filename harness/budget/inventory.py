@@ -8,7 +8,7 @@ group; a host is a name or a `(name, data)` tuple; host data wins over group dat
 chrono-bench reads these keys of a host's data:
     cpus        number of cpus, > 0 (fractions allowed)
     memory_mb   memory in MB, > 0
-    profile     optional, a profile of harness.budget.shares (default "default")
+    shares     optional, a share plan of harness.budget.shares (default "default")
     services    optional, {service: {cpus|reservation_cpus|memory_mb|reservation_mb: n}}
                 to pin one service's allocation instead of scaling it
 """
@@ -25,7 +25,7 @@ from typing import Any
 from harness.errors import UserError
 
 DEFAULT_INVENTORY_PATH = Path("inventory.py")
-DEFAULT_PROFILE = "default"
+DEFAULT_SHARES = "default"
 OVERRIDE_KEYS = ("cpus", "reservation_cpus", "memory_mb", "reservation_mb")
 
 
@@ -36,7 +36,7 @@ class HostSpec:
     name: str
     cpus: float
     memory_mb: int
-    profile: str = DEFAULT_PROFILE
+    shares: str = DEFAULT_SHARES
     groups: tuple[str, ...] = ()
     overrides: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     # all of the host's data, group data merged in (addresses, SSH settings, ...)
@@ -132,14 +132,21 @@ def _merged_data(
 
 
 def _host_spec(name: str, data: Mapping[str, Any], groups: list[str]) -> HostSpec:
-    profile = data.get("profile", DEFAULT_PROFILE)
-    if not isinstance(profile, str):
-        raise UserError(f"inventory: host '{name}' has a profile that is not a name: {profile!r}")
+    if "profile" in data:
+        raise UserError(
+            f"inventory: host '{name}' names its share plan with 'profile': call it 'shares' "
+            "('profile' now means only a measurement profile)"
+        )
+    shares = data.get("shares", DEFAULT_SHARES)
+    if not isinstance(shares, str):
+        raise UserError(
+            f"inventory: host '{name}' has shares that are not a plan's name: {shares!r}"
+        )
     return HostSpec(
         name=name,
         cpus=_positive_number(data, "cpus", f"host '{name}'"),
         memory_mb=int(_positive_number(data, "memory_mb", f"host '{name}'")),
-        profile=profile,
+        shares=shares,
         groups=tuple(groups),
         overrides=_overrides(name, data.get("services", {})),
         data=dict(data),

@@ -1,6 +1,6 @@
-"""Profiles: how a host's cpus and memory are shared between the services of the stack.
+"""Share plans: how a host's cpus and memory are shared between the services of the stack.
 
-A profile states each service's allocation on the report's reference host (8 cpus,
+A share plan states each service's allocation on the report's reference host (8 cpus,
 16 GB, performance report section 6). `harness.budget.allocation` scales those to any host in
 proportion to its cpus and memory, never below the service's floor. A few small
 services (the exporters) get the same fixed allocation on every host.
@@ -39,7 +39,7 @@ class Share:
 
 
 @dataclass(frozen=True)
-class Profile:
+class SharePlan:
     """A named way of sharing a host, and the knobs that turn an allocation into settings."""
 
     name: str
@@ -93,9 +93,9 @@ EXPORTERS = {
     ),
 }
 
-PROFILES = {
+SHARE_PLANS = {
     # Containers on a dedicated host: the report's split, scaled.
-    "default": Profile(
+    "default": SharePlan(
         name="default",
         reference=REPORT_SPLIT,
         floors=FLOORS,
@@ -112,7 +112,7 @@ PROFILES = {
     # The whole stack as processes on a small shared machine (the local runtime): no
     # cgroup enforces cpu limits, so workers may outnumber the nominal cpus, and only
     # the first 8 GB are shared out, leaving the rest to the load generator and others.
-    "local": Profile(
+    "local": SharePlan(
         name="local",
         reference=REPORT_SPLIT,
         floors=FLOORS,
@@ -127,6 +127,6 @@ PROFILES = {
 }
 
 
-def get_profile(name: str) -> Profile:
-    """The profile called `name`; unknown names are the caller's to report."""
-    return PROFILES[name]
+def get_share_plan(name: str) -> SharePlan:
+    """The share plan called `name`; unknown names are the caller's to report."""
+    return SHARE_PLANS[name]

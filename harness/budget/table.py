@@ -25,7 +25,7 @@ def allocation_table(budget: Budget) -> Table:
     table = Table(
         title=(
             f"Budget of host '{host.name}': {cpus_text(host.cpus)} cpus, {host.memory_mb} MB "
-            f"(profile {budget.profile}, {budget.os_headroom_mb} MB left to the OS)"
+            f"(shares {budget.shares}, {budget.os_headroom_mb} MB left to the OS)"
         ),
         title_justify="left",
     )

@@ -330,7 +330,9 @@ def render_worker_env(budget: Budget) -> str:
 
 
 def _context(budget: Budget) -> dict[str, Any]:
-    return {"host": budget.host.name, "profile": budget.profile}
+    # The bundle's file headers say "profile" for the share plan (kept: deployed bundles
+    # do not change for a rename).
+    return {"host": budget.host.name, "profile": budget.shares}
 
 
 def _pg_value(value: str) -> str:

@@ -116,10 +116,10 @@ def roles_in_force(inventory: Inventory) -> bool:
     return any({"app", "worker"} & set(spec.groups) for spec in inventory.hosts)
 
 
-def plan_topology(inventory: Inventory, profile: str | None = None) -> Topology:
+def plan_topology(inventory: Inventory, shares: str | None = None) -> Topology:
     """Every host's services and budget; every problem is a UserError naming a host."""
     if not roles_in_force(inventory):
-        return Topology(tuple(_whole_stack(spec, profile) for spec in inventory.hosts), False)
+        return Topology(tuple(_whole_stack(spec, shares) for spec in inventory.hosts), False)
     _check_roles(inventory)
     placed = {spec.name: _services(roles_of(spec)) for spec in inventory.hosts}
     plans = {
@@ -131,31 +131,31 @@ def plan_topology(inventory: Inventory, profile: str | None = None) -> Topology:
     for spec in inventory.hosts:
         if spec is db or not placed[spec.name]:
             continue
-        budget = allocate(spec, profile, services=placed[spec.name])
+        budget = allocate(spec, shares, services=placed[spec.name])
         plans[spec.name] = replace(plans[spec.name], budget=budget)
         for client, count in pool_clients(budget.services).items():
             external[f"{client} on '{spec.name}'"] = count
-    budget = allocate(db, profile, services=placed[db.name], external_clients=external)
+    budget = allocate(db, shares, services=placed[db.name], external_clients=external)
     plans[db.name] = replace(plans[db.name], budget=budget)
     # Hosts in no role group are whole stacks of their own, as without roles.
     for spec in inventory.hosts:
         if not roles_of(spec):
-            plans[spec.name] = _whole_stack(spec, profile)
+            plans[spec.name] = _whole_stack(spec, shares)
     return Topology(tuple(plans[spec.name] for spec in inventory.hosts), multi_host=True)
 
 
-def _whole_stack(spec: HostSpec, profile: str | None) -> HostPlan:
+def _whole_stack(spec: HostSpec, shares: str | None) -> HostPlan:
     """A host outside the stack roles: the whole stack on its own, or only load (loadgen)."""
     roles = roles_of(spec)
     if roles == ("loadgen",):
         return HostPlan(spec, roles, (), None, host_address(spec))
-    return HostPlan(spec, roles, SERVICES, allocate(spec, profile), host_address(spec))
+    return HostPlan(spec, roles, SERVICES, allocate(spec, shares), host_address(spec))
 
 
-def host_budget(inventory: Inventory, name: str | None, profile: str | None = None) -> Budget:
+def host_budget(inventory: Inventory, name: str | None, shares: str | None = None) -> Budget:
     """The budget of one host (the first when None), from its roles when they are in force."""
     spec = get_host(inventory, name)
-    plan = plan_topology(inventory, profile).host(spec.name)
+    plan = plan_topology(inventory, shares).host(spec.name)
     if plan.budget is None:
         raise UserError(
             f"budget: host '{spec.name}' holds no service of the stack (roles: "

@@ -21,7 +21,7 @@ ALLOCATION_KEYS = ("cpus", "reservation_cpus", "memory_mb", "reservation_mb")
 def test_host_budget(case_path: Path) -> None:
     case: dict[str, Any] = json.loads(case_path.read_text())
     host = HostSpec(**case["host"])
-    budget = allocate(host, case["profile"]).to_dict()
+    budget = allocate(host, case["shares"]).to_dict()
 
     assert budget["os_headroom_mb"] == case["os_headroom_mb"]
     assert list(budget["services"]) == list(SERVICES)

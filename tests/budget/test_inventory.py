@@ -28,14 +28,14 @@ def test_shipped_inventory_has_the_report_host_first_and_this_machine() -> None:
     local = get_host(inventory, "@local")
     assert local.cpus == len(os.sched_getaffinity(0))
     assert local.memory_mb == _meminfo_mb()
-    assert local.profile == "local"
+    assert local.shares == "local"
 
 
 def test_group_data_applies_and_host_data_wins(tmp_path: Path) -> None:
     path = tmp_path / "inventory.py"
     path.write_text(
         "db = (['db1', ('db2', {'cpus': 16})], {'cpus': 8, 'memory_mb': 32768})\n"
-        "app = [('app1', {'cpus': 4, 'memory_mb': 8192, 'profile': 'local'}), 'db1']\n"
+        "app = [('app1', {'cpus': 4, 'memory_mb': 8192, 'shares': 'local'}), 'db1']\n"
         "_private = [('ignored', {})]\n"
         "PORT = 22\n"
     )
@@ -44,4 +44,4 @@ def test_group_data_applies_and_host_data_wins(tmp_path: Path) -> None:
     db1 = get_host(inventory, "db1")
     assert (db1.cpus, db1.memory_mb, db1.groups) == (8, 32768, ("db", "app"))
     assert get_host(inventory, "db2").cpus == 16
-    assert get_host(inventory, "app1").profile == "local"
+    assert get_host(inventory, "app1").shares == "local"

@@ -1,5 +1,5 @@
 """Property: every host at or above the floor gets a budget that fits it and holds its
-connections, under every profile."""
+connections, under every share plan."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from harness.budget.allocation import HOST_FLOOR_CPUS, HOST_FLOOR_MEMORY_MB, MILLI, allocate
 from harness.budget.inventory import HostSpec
-from harness.budget.shares import PROFILES, SERVICES
+from harness.budget.shares import SERVICES, SHARE_PLANS
 
 MAX_CPUS = 256
 MAX_MEMORY_MB = 4 * 1024 * 1024
@@ -18,14 +18,14 @@ cpus = st.one_of(
     st.floats(HOST_FLOOR_CPUS, MAX_CPUS, allow_nan=False, allow_infinity=False),
 )
 memory_mb = st.integers(HOST_FLOOR_MEMORY_MB, MAX_MEMORY_MB)
-profiles = st.sampled_from(sorted(PROFILES))
+plans = st.sampled_from(sorted(SHARE_PLANS))
 
 
 @settings(max_examples=400, deadline=None)
-@given(cpus=cpus, memory_mb=memory_mb, profile=profiles)
-def test_budget_fits_every_host_above_the_floor(cpus: float, memory_mb: int, profile: str) -> None:
+@given(cpus=cpus, memory_mb=memory_mb, shares=plans)
+def test_budget_fits_every_host_above_the_floor(cpus: float, memory_mb: int, shares: str) -> None:
     host = HostSpec(name="h", cpus=cpus, memory_mb=memory_mb)
-    budget = allocate(host, profile)
+    budget = allocate(host, shares)
     services = budget.services.values()
 
     assert list(budget.services) == list(SERVICES)

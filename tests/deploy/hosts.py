@@ -19,7 +19,7 @@ def deployment_data(base: Path, memory_mb: int, prefix: str) -> dict[str, object
     return {
         "cpus": 2,
         "memory_mb": memory_mb,
-        "profile": "local",
+        "shares": "local",
         "manage_docker": False,
         "images": "offline",
         "project": f"{prefix}-{secrets.token_hex(3)}",

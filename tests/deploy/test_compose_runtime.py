@@ -37,7 +37,7 @@ from scenarios.stress import (
 pytestmark = [pytest.mark.slow, pytest.mark.docker, pytest.mark.timeout(1800)]
 # This machine's cores; the smallest memory the stack runs in, which its host cgroup
 # holds: the stress hog outgrows it without needing much of this machine's memory.
-HOST = HostSpec(name="@local", cpus=len(os.sched_getaffinity(0)), memory_mb=4096, profile="local")
+HOST = HostSpec(name="@local", cpus=len(os.sched_getaffinity(0)), memory_mb=4096, shares="local")
 START = BEFORE - {"redis_cache"}
 # CPU use is sampled from the engine's counters over a window: allow for rounding.
 CPU_TOLERANCE = 1.15

@@ -25,7 +25,7 @@ from tests.deploy.hosts import deployment_data
 pytestmark = [pytest.mark.slow, pytest.mark.docker, pytest.mark.timeout(1800)]
 PROJECT_LABEL = "com.docker.compose.project"
 HTTP_TIMEOUT_S = 30.0
-# a scrape interval (5 s in the local profile) and then some
+# a scrape interval (1 s in the local share plan) and then some
 SCRAPE_WAIT_S = 30.0
 INVENTORY = """
 local = [("@local", {data!r})]
