@@ -21,7 +21,7 @@ from harness.budget.inventory import get_host, load_inventory
 from harness.render.topology import host_address
 
 STATE_DIR = "run"
-PID_FILE = "standin.pid"
+PID_FILE = "host-processes.pid"
 READY_FILE = "ready"
 READY_WAIT_S = 180
 # SIGTERM lets the stand-in stop its services; this long, then they are killed.
@@ -36,7 +36,7 @@ def _paths(settings: DeploySettings) -> tuple[str, str, str]:
 def start_command(settings: DeploySettings, address: str) -> str:
     """Start the stand-in unless it runs; `setsid nohup`: it must outlive this session."""
     state, pid_file, _ = _paths(settings)
-    standin = " ".join(
+    host_processes = " ".join(
         shlex.quote(part)
         for part in (
             settings.chrono_python, "-m", "harness.runtime.local.host_processes",
@@ -46,7 +46,7 @@ def start_command(settings: DeploySettings, address: str) -> str:
     return (
         f"if [ -f {pid_file} ] && kill -0 $(cat {pid_file}) 2>/dev/null; then exit 0; fi; "
         f"mkdir -p {state} && cd {shlex.quote(settings.chrono_checkout)} && "
-        f"{{ setsid nohup {standin} > {state}/standin.log 2>&1 < /dev/null & "
+        f"{{ setsid nohup {host_processes} > {state}/host-processes.log 2>&1 < /dev/null & "
         f"echo $! > {pid_file}; }}"
     )
 
@@ -64,11 +64,12 @@ def stop_command(settings: DeploySettings) -> str:
 def ready_command(settings: DeploySettings) -> str:
     """Wait until the stand-in says every service is up; fail with its log if it died."""
     state, pid_file, ready = _paths(settings)
+    log = f"{state}/host-processes.log"
     return (
         f"for i in $(seq {READY_WAIT_S}); do "
         f"[ -f {ready} ] && exit 0; "
-        f"kill -0 $(cat {pid_file}) 2>/dev/null || {{ tail -n 20 {state}/standin.log; exit 1; }}; "
-        f"sleep 1; done; tail -n 20 {state}/standin.log; exit 1"
+        f"kill -0 $(cat {pid_file}) 2>/dev/null || {{ tail -n 20 {log}; exit 1; }}; "
+        f"sleep 1; done; tail -n 20 {log}; exit 1"
     )
 
 
@@ -83,7 +84,7 @@ def processes_up(changes: list[OperationMeta]) -> None:
             _if=any_changed(*changes),
         )
     server.shell(
-        name="Run the bundle's services as processes (standing in for compose)",
+        name="Run the bundle's services as processes (instead of compose)",
         commands=[start_command(settings, host_address(spec))],
     )
     server.shell(

@@ -29,8 +29,8 @@ from harness.results import (
     METRICS,
     Expected,
     Sample,
+    Side,
     SummaryRow,
-    Variant,
     Verdict,
     Verification,
 )
@@ -58,7 +58,7 @@ class CompareConfig:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class MetricComparison:
     """Before vs after of one metric; ratio = after / before medians."""
 
     n_before: int
@@ -157,11 +157,11 @@ def compare(
     after: Sequence[float],
     better: Literal["lower", "higher"],
     config: CompareConfig = CompareConfig(),
-) -> Comparison:
+) -> MetricComparison:
     """Compare valid samples of one metric; the verdict follows the module's rules."""
     n_before, n_after = len(before), len(after)
     if min(n_before, n_after) < config.min_samples:
-        return Comparison(
+        return MetricComparison(
             n_before,
             n_after,
             median(before) if before else None,
@@ -193,7 +193,9 @@ def compare(
             verdict = "improved" if went_down == (better == "lower") else "regressed"
         else:
             verdict = "no-change"
-    return Comparison(n_before, n_after, before_median, after_median, ratio, ci, p, verdict, reason)
+    return MetricComparison(
+        n_before, n_after, before_median, after_median, ratio, ci, p, verdict, reason
+    )
 
 
 def median_is_lower_bound(values: Sequence[float], bounded: Sequence[bool]) -> bool:
@@ -208,7 +210,7 @@ def median_is_lower_bound(values: Sequence[float], bounded: Sequence[bool]) -> b
 
 
 def bounded_verdict(
-    result: Comparison, before_bound: bool, after_bound: bool
+    result: MetricComparison, before_bound: bool, after_bound: bool
 ) -> tuple[Verdict, str | None]:
     """The verdict once lower bounds are taken into account (see the module docstring)."""
     if not (before_bound or after_bound) or result.verdict == "inconclusive":
@@ -287,12 +289,10 @@ def summarize(
     return rows
 
 
-def _bound_sides(
-    values: dict[str, list[float]], reasons: dict[str, list[str]]
-) -> dict[Variant, str]:
+def _bound_sides(values: dict[str, list[float]], reasons: dict[str, list[str]]) -> dict[Side, str]:
     """The sides whose median is a lower bound, each with its samples' reasons."""
-    sides: dict[Variant, str] = {}
-    side: Variant
+    sides: dict[Side, str] = {}
+    side: Side
     for side in ("before", "after"):
         bounded = [bool(reason) for reason in reasons[side]]
         if median_is_lower_bound(values[side], bounded):

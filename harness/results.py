@@ -42,7 +42,7 @@ RESULTS_FILE = "results.json"
 LATENCIES_DIR = "latencies"
 TIMESERIES_DIR = "timeseries"
 
-Variant = Literal["before", "after"]
+Side = Literal["before", "after"]
 # A value the measurement could only bound from below: a ladder that stopped at its
 # ceiling or at the load generator's limit rather than at its SLO. Absent means exact.
 Bound = Literal["lower"]
@@ -182,7 +182,7 @@ class Environment(RuntimeEnvironment):
 @pydantic.with_config(pydantic.ConfigDict(extra="forbid"))
 class Sample(TypedDict):
     optimization: str
-    variant: Variant
+    variant: Side
     scenario: str
     metric: str
     value: float
@@ -228,7 +228,7 @@ class SummaryRow(TypedDict):
     reason: NotRequired[str]  # why inconclusive or broken
     # Present when a side's median is only a lower bound: which sides, and why.
     bound: NotRequired[Bound]
-    bound_sides: NotRequired[list[Variant]]
+    bound_sides: NotRequired[list[Side]]
     bound_reason: NotRequired[str]
     # Percentiles pooled over the windows' requests: how many requests stand behind each side.
     requests_before: NotRequired[int]

@@ -35,8 +35,7 @@ from typing import Any, Protocol, cast
 
 from harness.collect.memory import PeakMemory
 from harness.errors import UserError
-from harness.results import METRICS, Sample, iso
-from harness.results import Variant as Side
+from harness.results import METRICS, Sample, Side, iso
 from harness.runtime.target import Target
 from harness.runtime.variants import Variant
 from harness.units import kib_to_mib

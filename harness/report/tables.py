@@ -22,8 +22,8 @@ from harness.results import (
     Metric,
     Results,
     Sample,
+    Side,
     SummaryRow,
-    Variant,
 )
 
 NOT_AVAILABLE = "—"
@@ -38,7 +38,7 @@ def fmt_value(value: float | None, unit: str, *, lower_bound: bool = False) -> s
     return f"{at_least}{value:.4g} {unit}"
 
 
-def fmt_side(row: SummaryRow, side: Variant, unit: str) -> str:
+def fmt_side(row: SummaryRow, side: Side, unit: str) -> str:
     """One side's median, "≥ N" when it is only a lower bound."""
     bounded = side in row.get("bound_sides", [])
     return fmt_value(row[f"{side}_median"], unit, lower_bound=bounded)  # type: ignore[literal-required]
@@ -198,7 +198,7 @@ def section_cells(row: SummaryRow) -> list[str]:
     ]
 
 
-def _behind(row: SummaryRow, side: Variant) -> str:
+def _behind(row: SummaryRow, side: Side) -> str:
     """What stands behind a side's figure: its windows, and its requests when pooled."""
     text = f"n={row.get(f'n_{side}', '?')}"
     requests = row.get(f"requests_{side}")
@@ -226,7 +226,7 @@ EXPECTED_HEADER = [
     "Verdict",
 ]
 SECTION_HEADER = ["Metric", "Before (median)", "After (median)", "Change (95% CI)", "p", "Verdict"]
-INVALID_HEADER = ["Variant", "Repeat", "Metric", "Window", "Why invalid"]
+INVALID_HEADER = ["Side", "Repeat", "Metric", "Window", "Why invalid"]
 
 
 def expected_cells(row: ExpectedRow) -> list[str]:

@@ -17,8 +17,7 @@ import pytest
 from app.seed import seed
 from harness.budget.allocation import allocate
 from harness.budget.inventory import HostSpec
-from harness.results import Sample
-from harness.results import Variant as Side
+from harness.results import Sample, Side
 from harness.runtime.compose.cgroup import CGROUP_ROOT
 from harness.runtime.compose.stack import PROJECT_LABEL, ComposeStack
 from harness.runtime.sequence import VERSION_KEYS

@@ -1,4 +1,4 @@
-"""Processes standing in for compose on a host: its bundle's services, run as processes.
+"""A host's bundle without compose: its services run as processes.
 
 Where no container engine can run (the multi-host test's network namespaces share this
 machine's one engine, which would put every "host's" containers on one network), a
@@ -35,7 +35,7 @@ from harness.runtime.placement import Placement
 from harness.runtime.ports import LOOPBACK
 from harness.runtime.service import Service, http_ok
 
-LOG = logging.getLogger("chrono-standin")
+LOG = logging.getLogger("chrono-host-processes")
 READY_FILE = "ready"
 RUNS_HERE = ("postgres", "redis_cache", "redis_broker", "migrate", "api", "worker")
 INTERPOLATION = re.compile(r"\$\{(\w+)\}")
@@ -86,7 +86,7 @@ def published_port(service: Mapping[str, Any]) -> int:
     return int(str(service["ports"][0]).split(":")[-2])
 
 
-class StandIn:
+class HostProcesses:
     """The bundle's services as processes; `start()` in dependency order, `stop()` all."""
 
     def __init__(self, bundle: Path, address: str, state: Path) -> None:
@@ -105,7 +105,7 @@ class StandIn:
     def start(self) -> None:
         skipped = sorted(set(self.services) - set(RUNS_HERE))
         if skipped:
-            LOG.info("not run by the stand-in: %s", ", ".join(skipped))
+            LOG.info("not run as a process: %s", ", ".join(skipped))
         if "postgres" in self.services:
             self._postgres()
         for role in ("cache", "broker"):
@@ -213,14 +213,14 @@ def main(argv: list[str] | None = None) -> None:
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
-    standin = StandIn(args.bundle, args.address, args.state)
+    host_processes = HostProcesses(args.bundle, args.address, args.state)
     try:
-        standin.start()
+        host_processes.start()
         LOG.info("all services up")
         while not stopping.wait(1.0):
             pass
     finally:
-        standin.stop()
+        host_processes.stop()
         LOG.info("stopped")
 
 
