@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
+from harness.budget.connections import connection_budget, pool_clients
 from harness.budget.inventory import HostSpec
+from harness.budget.records import Connections, ServiceAllocation
 from harness.budget.settings import api, celery, meilisearch, postgres, prometheus, redis
 from harness.budget.settings.units import cpus_text
 from harness.budget.shares import (
@@ -40,54 +42,6 @@ OS_HEADROOM_MIN_MB = 384
 # The smallest host the default share plan is meant to run on (and tested down to).
 HOST_FLOOR_CPUS = 2
 HOST_FLOOR_MEMORY_MB = 4096
-# Connections outside the application's pools: postgres_exporter holds one and may open
-# a second while a scrape overlaps; the harness's collectors, seeding and psql sessions.
-EXPORTER_CONNECTIONS = 2
-HARNESS_CONNECTIONS = 5
-
-
-@dataclass(frozen=True)
-class ServiceAllocation:
-    """One service's limits, reservations and derived settings."""
-
-    name: str
-    cpus: float
-    reservation_cpus: float
-    memory_mb: int
-    reservation_mb: int
-    settings: dict[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "cpus": self.cpus,
-            "reservation_cpus": self.reservation_cpus,
-            "memory_mb": self.memory_mb,
-            "reservation_mb": self.reservation_mb,
-            "settings": dict(self.settings),
-        }
-
-
-@dataclass(frozen=True)
-class Connections:
-    """PostgreSQL's connection budget: every client's pool maximum, summed."""
-
-    clients: dict[str, int]
-    reserved: int
-    max_connections: int
-    ceiling: int
-
-    @property
-    def demand(self) -> int:
-        return sum(self.clients.values())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "max_connections": self.max_connections,
-            "demand": self.demand,
-            "reserved": self.reserved,
-            "ceiling": self.ceiling,
-            "clients": dict(self.clients),
-        }
 
 
 @dataclass(frozen=True)
@@ -151,7 +105,7 @@ def allocate(
         # The pools this host opens on another host's PostgreSQL: no server to size here.
         demand = Connections(pool_clients(allocations), reserved=0, max_connections=0, ceiling=0)
         return Budget(host, shares_name, headroom_mb, allocations, demand)
-    connections = _connections(allocations, external_clients or {})
+    connections = connection_budget(allocations, external_clients or {})
     if connections.max_connections > connections.ceiling:
         clients = ""
         if external_clients:
@@ -398,34 +352,3 @@ def _with_settings(shares: dict[str, Share], plan: SharePlan) -> dict[str, Servi
         )
         for name, share in shares.items()
     }
-
-
-def pool_clients(services: Mapping[str, ServiceAllocation]) -> dict[str, int]:
-    """The most connections the API's and the workers' pools (those present) may open."""
-    clients = {}
-    if "api" in services:
-        settings = services["api"].settings
-        clients["api"] = int(settings["workers"]) * int(settings["db_pool_max"])
-    if "worker" in services:
-        settings = services["worker"].settings
-        clients["worker"] = celery.connecting_processes(settings) * int(settings["db_pool_max"])
-    return clients
-
-
-def _connections(
-    services: dict[str, ServiceAllocation], external_clients: Mapping[str, int]
-) -> Connections:
-    """max_connections = every client's pool maximum, summed, plus reserved connections."""
-    clients = {
-        **pool_clients(services),
-        **external_clients,
-        "postgres_exporter": EXPORTER_CONNECTIONS,
-        "harness": HARNESS_CONNECTIONS,
-    }
-    reserved = postgres.SUPERUSER_RESERVED_CONNECTIONS
-    return Connections(
-        clients=clients,
-        reserved=reserved,
-        max_connections=sum(clients.values()) + reserved,
-        ceiling=postgres.connection_ceiling(services["postgres"].memory_mb),
-    )

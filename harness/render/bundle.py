@@ -18,7 +18,8 @@ from typing import Any, Literal
 import jinja2
 
 from app.worker.queues import SINGLE_QUEUE, TUNED_QUEUES
-from harness.budget.allocation import Budget, ServiceAllocation
+from harness.budget.allocation import Budget
+from harness.budget.records import ServiceAllocation
 from harness.budget.settings import postgres
 from harness.budget.settings.units import cpus_text
 from harness.budget.shares import SERVICES

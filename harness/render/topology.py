@@ -22,8 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from harness.budget.allocation import Budget, ServiceAllocation, allocate, pool_clients
+from harness.budget.allocation import Budget, allocate
+from harness.budget.connections import pool_clients
 from harness.budget.inventory import HostSpec, Inventory, get_host
+from harness.budget.records import ServiceAllocation
 from harness.budget.shares import SERVICES
 from harness.errors import UserError
 from harness.render.bundle import API_PORT, RenderOptions, render_bundle
