@@ -1,7 +1,13 @@
-"""Reports of a run: summary.md, index.html, PNGs and results.csv in the run's folder."""
+"""Reports of a run: summary.md, index.html, PNGs and results.csv in the run's folder.
+
+A session measures several modes as runs of their own (the demo: end to end, then each
+optimization in isolation); `write_report(run, companions)` makes them one report, in
+the first run's folder: their samples never share an optimization id (`all` vs each id).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +15,7 @@ from harness.report.html import render_html
 from harness.report.plots import write_plots
 from harness.report.summary import render_summary
 from harness.report.tidy import write_csv
-from harness.results import load_results
+from harness.results import Results, load_results
 
 SUMMARY_FILE = "summary.md"
 HTML_FILE = "index.html"
@@ -24,10 +30,21 @@ class ReportFiles:
     images: list[Path]
 
 
-def write_report(run_dir: Path) -> ReportFiles:
-    """Read the run's results.json and write every report file beside it."""
-    results = load_results(run_dir)
-    images = write_plots(results, run_dir)
+def combined(results: Results, companions: Sequence[Results]) -> Results:
+    """One run's results with its companions' samples, verifications and summary rows."""
+    merged: Results = {**results}
+    for other in companions:
+        merged["samples"] = [*merged["samples"], *other["samples"]]
+        merged["verification"] = [*merged["verification"], *other["verification"]]
+        merged["summary"] = [*merged["summary"], *other["summary"]]
+    return merged
+
+
+def write_report(run_dir: Path, companions: Sequence[Path] = ()) -> ReportFiles:
+    """Read the run's results.json (and its companions') and write every report file
+    into the run's folder."""
+    results = combined(load_results(run_dir), [load_results(c) for c in companions])
+    images = write_plots(results, run_dir, [run_dir, *companions])
     summary = run_dir / SUMMARY_FILE
     summary.write_text(render_summary(results), encoding="utf-8")
     html = run_dir / HTML_FILE

@@ -1,16 +1,18 @@
-"""The report's PNGs (matplotlib, Agg: no display needed).
+"""The report's PNGs (matplotlib, Agg: no display needed), in reading order.
 
-- `bars-<metric>.png`: before/after medians per optimization with bootstrap 95 % CIs.
+- `headline.png`: the performance report's ten rows, before, after, promise, 95 % CI
+  (harness/report/dumbbell.py); then per optimization:
+- `dumbbell-<optimization>.png`: its metrics, before → after with 95 % CIs;
 - `cdf-<optimization>.png`: latency distributions before/after, from the per-request
-  latency files when the run has them, else from the samples of its latency metrics.
-- `timeseries-<optimization>-<variant>-<repeat>.png`: each window's Prometheus series.
+  latency files when the run has them, else from the samples of its latency metrics;
+- `timeseries-<optimization>.png`: its windows' Prometheus series, before and after
+  overlaid (harness/report/timeseries.py);
 - `budget.png`: the budget's cpus and memory per service.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +24,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from harness.compare import median, median_ci
-from harness.report.tables import optimizations_in
-from harness.results import (
-    LATENCIES_DIR,
-    METRICS,
-    TIMESERIES_DIR,
-    Results,
-    load_latencies,
-    load_timeseries,
-)
+from harness.report.dumbbell import dumbbell_chart, headline_rows, optimization_rows
+from harness.report.tables import optimizations_in, summary_rows
+from harness.report.timeseries import timeseries_chart
+from harness.results import LATENCIES_DIR, Results, load_latencies
 from harness.units import MEMORY_UNIT
 
 DPI = 100
-BAR_WIDTH = 0.38
+HEADLINE_FILE = "headline.png"
+HEADLINE_TITLE = "The performance report's ten rows, end to end: before → after vs the promise"
 COLORS = {"before": "#d62728", "after": "#2ca02c"}
 
 
@@ -46,49 +43,15 @@ def _save(figure: Figure, path: Path) -> Path:
     return path
 
 
-def _valid_values(results: Results) -> dict[str, dict[str, dict[str, list[float]]]]:
-    """metric -> optimization -> variant -> valid values."""
-    values: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(
-        lambda: defaultdict(lambda: {"before": [], "after": []})
-    )
-    for s in results["samples"]:
-        if s["valid"]:
-            values[s["metric"]][s["optimization"]][s["variant"]].append(s["value"])
-    return values
-
-
-def bar_charts(results: Results, out: Path) -> list[Path]:
-    paths = []
-    for metric_id, by_opt in _valid_values(results).items():
-        metric = METRICS[metric_id]
-        figure, axes = plt.subplots(figsize=(max(5.5, 1.6 * len(by_opt) + 2), 3.8))
-        positions = np.arange(len(by_opt))
-        for offset, variant in ((-BAR_WIDTH / 2, "before"), (BAR_WIDTH / 2, "after")):
-            heights, low_err, high_err = [], [], []
-            for group in by_opt.values():
-                vals = group[variant]
-                mid = median(vals) if vals else 0.0
-                ci = median_ci(vals) if vals else None
-                heights.append(mid)
-                # A percentile interval need not contain the sample median (ties, an
-                # even count, rounding): draw the part of it that lies beyond the bar.
-                low_err.append(max(0.0, mid - ci[0]) if ci else 0.0)
-                high_err.append(max(0.0, ci[1] - mid) if ci else 0.0)
-            axes.bar(positions + offset, heights, BAR_WIDTH, yerr=[low_err, high_err],
-                     capsize=4, label=variant, color=COLORS[variant])  # fmt: skip
-        axes.set_xticks(positions, list(by_opt), rotation=20, ha="right")
-        axes.set_ylabel(metric.unit)
-        axes.set_title(f"{metric.label}\nmedian and 95% CI, {metric.better} is better", fontsize=10)
-        axes.legend()
-        paths.append(_save(figure, out / f"bars-{metric_id}.png"))
-    return paths
-
-
-def _latency_arrays(results: Results, run_dir: Path, optimization: str) -> dict[str, list[float]]:
+def _latency_arrays(
+    results: Results, run_dirs: Sequence[Path], optimization: str
+) -> dict[str, list[float]]:
     by_variant: dict[str, list[float]] = {"before": [], "after": []}
-    for variant in by_variant:
-        for path in sorted((run_dir / LATENCIES_DIR).glob(f"{optimization}-{variant}-*.json")):
-            by_variant[variant] += load_latencies(path)["latencies_ms"]
+    for run_dir in run_dirs:
+        for variant in by_variant:
+            pattern = f"{optimization}-{variant}-*.json"
+            for path in sorted((run_dir / LATENCIES_DIR).glob(pattern)):
+                by_variant[variant] += load_latencies(path)["latencies_ms"]
     if by_variant["before"] or by_variant["after"]:
         return by_variant
     for s in results["samples"]:  # no per-request files: the windows' latency samples
@@ -97,43 +60,23 @@ def _latency_arrays(results: Results, run_dir: Path, optimization: str) -> dict[
     return by_variant
 
 
-def latency_cdfs(results: Results, run_dir: Path, out: Path) -> list[Path]:
-    paths = []
-    for optimization in optimizations_in(results):
-        by_variant = _latency_arrays(results, run_dir, optimization)
-        if not (by_variant["before"] and by_variant["after"]):
-            continue
-        figure, axes = plt.subplots(figsize=(6, 3.6))
-        for variant, values in by_variant.items():
-            ordered = np.sort(np.asarray(values))
-            share = np.arange(1, len(ordered) + 1) / len(ordered)
-            axes.step(ordered, share, where="post", label=f"{variant} (n={len(ordered)})",
-                      color=COLORS[variant])  # fmt: skip
-        axes.set_xlabel("latency (ms)")
-        axes.set_ylabel("cumulative share")
-        axes.set_title(f"{optimization}: latency distribution")
-        axes.legend()
-        paths.append(_save(figure, out / f"cdf-{optimization}.png"))
-    return paths
-
-
-def timeseries(run_dir: Path, out: Path) -> list[Path]:
-    paths = []
-    for path in sorted((run_dir / TIMESERIES_DIR).glob("*.json")):
-        series = load_timeseries(path)["series"]
-        if not series:
-            continue
-        figure, axes_list = plt.subplots(len(series), 1, figsize=(7, 2.2 * len(series)),
-                                         squeeze=False)  # fmt: skip
-        for axes, one in zip(axes_list[:, 0], series, strict=True):
-            start = one["points"][0][0] if one["points"] else 0.0
-            axes.plot([t - start for t, _ in one["points"]], [v for _, v in one["points"]])
-            axes.set_ylabel(one["unit"])
-            axes.set_title(one["name"], fontsize=9)
-        axes_list[-1, 0].set_xlabel("seconds into the window")
-        figure.suptitle(path.stem)
-        paths.append(_save(figure, out / f"timeseries-{path.stem}.png"))
-    return paths
+def latency_cdfs(
+    results: Results, run_dirs: Sequence[Path], out: Path, optimization: str
+) -> list[Path]:
+    by_variant = _latency_arrays(results, run_dirs, optimization)
+    if not (by_variant["before"] and by_variant["after"]):
+        return []
+    figure, axes = plt.subplots(figsize=(6, 3.6))
+    for variant, values in by_variant.items():
+        ordered = np.sort(np.asarray(values))
+        share = np.arange(1, len(ordered) + 1) / len(ordered)
+        axes.step(ordered, share, where="post", label=f"{variant} (n={len(ordered)})",
+                  color=COLORS[variant])  # fmt: skip
+    axes.set_xlabel("latency (ms)")
+    axes.set_ylabel("cumulative share")
+    axes.set_title(f"{optimization}: latency distribution")
+    axes.legend()
+    return [_save(figure, out / f"cdf-{optimization}.png")]
 
 
 def _number(value: Any) -> float:
@@ -166,10 +109,21 @@ def budget_chart(budget: Mapping[str, Any], out: Path) -> Path | None:
     return _save(figure, out / "budget.png")
 
 
-def write_plots(results: Results, run_dir: Path) -> list[Path]:
-    """All PNGs of a run, written into its folder."""
-    paths = bar_charts(results, run_dir)
-    paths += latency_cdfs(results, run_dir, run_dir)
-    paths += timeseries(run_dir, run_dir)
+def write_plots(results: Results, run_dir: Path, run_dirs: Sequence[Path] = ()) -> list[Path]:
+    """All PNGs of a run, written into its folder: first the report's ten rows, then per
+    optimization its metrics, latency distribution and Prometheus series. `run_dirs`:
+    the folders holding the runs' side files (default: run_dir)."""
+    folders = list(run_dirs) or [run_dir]
+    summary = summary_rows(results)
+    paths = [dumbbell_chart(headline_rows(summary), HEADLINE_TITLE, run_dir / HEADLINE_FILE)]
+    for optimization in optimizations_in(results):
+        rows = optimization_rows(summary, optimization)
+        if rows:
+            title = f"{optimization}: before → after, median and 95% CI"
+            paths.append(dumbbell_chart(rows, title, run_dir / f"dumbbell-{optimization}.png"))
+        paths += latency_cdfs(results, folders, run_dir, optimization)
+        chart = timeseries_chart(results, folders, optimization, run_dir)
+        if chart is not None:
+            paths.append(chart)
     budget = budget_chart(results["budget"], run_dir)
     return [*paths, budget] if budget else paths

@@ -3,9 +3,10 @@
 `run_benchmarks` is what `chrono-bench run` (one mode) and `chrono-bench demo` (end to
 end and isolate, sharing one stack and their baseline windows) call. Each mode is a run
 of its own: `reports/<run-id>/` with results.json written as it goes and the locust logs
-and stats of every window; `reports/latest` points at the newest. The stack runs on the
-chosen runtime (harness/runtime/runtimes.py: local processes, or a compose project) from
-a temporary directory the postgres user can reach, removed afterwards, whatever the exit.
+and stats of every window; `reports/latest` points at the first mode's run (where the
+demo writes its one report). The stack runs on the chosen runtime
+(harness/runtime/runtimes.py: local processes, or a compose project) from a temporary
+directory the postgres user can reach, removed afterwards, whatever the exit.
 What the runtime cannot measure is listed in results.json's environment.not_measured.
 With `host` (`run --runtime compose --host NAME`) the stack runs on a deployed inventory
 host's engine over SSH, sized by that host's budget; the connection is opened and the
@@ -288,7 +289,7 @@ class BenchmarkSession:
         return [log.path.parent for log in logs]
 
     def _open_logs(self) -> list[ResultsLog]:
-        """Each mode's folder and results.json; `reports/latest` -> the last."""
+        """Each mode's folder and results.json; `reports/latest` -> the first."""
         logs = []
         reports_dir = self.options.reports_dir.resolve()
         for mode in self.modes:
@@ -302,7 +303,8 @@ class BenchmarkSession:
             if self.options.canary_delay_ms:
                 results["environment"]["canary_delay_ms"] = self.options.canary_delay_ms
             logs.append(ResultsLog(run_dir / "results.json", results))
-        point_latest(reports_dir, logs[-1].path.parent)
+        # the first mode's run holds the session's report (the demo: end to end)
+        point_latest(reports_dir, logs[0].path.parent)
         return logs
 
     @contextmanager

@@ -14,8 +14,11 @@ from PIL import Image, ImageStat
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.report import write_report
-from harness.results import METRICS, REPORT_METRICS
+from harness.report import combined, write_report
+from harness.report.dumbbell import headline_rows
+from harness.report.tables import optimization_sections
+from harness.report.timeseries import _moving
+from harness.results import METRICS, REPORT_METRICS, load_results
 from tests.report.synthetic import make_results, samples_for, spread, write_json, write_run
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -51,9 +54,11 @@ def _run(tmp_path: Path) -> Path:
     write_json(run_dir / "latencies" / "all-after-0.json",
                {"metric": "api_p95_ms", "latencies_ms": spread(60, 200, 0.8)})  # fmt: skip
     points = [[1764430200.0 + t, 50.0 + t % 7] for t in range(60)]
+    flat = [[t, 0.0] for t, _ in points]
     write_json(run_dir / "timeseries" / "all-after-0.json",
                {"series": [{"name": "api_p95_ms", "unit": "ms", "points": points},
-                           {"name": "api_rps", "unit": "req/s", "points": points}]})  # fmt: skip
+                           {"name": "api_rps", "unit": "req/s", "points": points},
+                           {"name": "queue_length", "unit": "tasks", "points": flat}]})  # fmt: skip
     return run_dir
 
 
@@ -98,11 +103,29 @@ def test_csv_is_tidy_one_sample_a_row(report):
 def test_pngs_are_real_images(report):
     _, files = report
     names = {p.name for p in files.images}
-    assert {"bars-api_p95_ms.png", "cdf-all.png", "timeseries-all-after-0.png",
-            "budget.png"} <= names  # fmt: skip
+    assert files.images[0].name == "headline.png"  # the report's ten rows come first
+    assert {"dumbbell-all.png", "dumbbell-stats_aggregate.png", "cdf-all.png",
+            "timeseries-all.png", "budget.png"} <= names  # fmt: skip
     for path in files.images:
         with Image.open(path) as image:
             assert image.format == "PNG" and image.width > 200 and image.height > 100
+
+
+def test_headline_rows_hold_before_after_promise_and_ci(report):
+    run_dir, _ = report
+    rows = {r.label: r for r in headline_rows(load_results(run_dir)["summary"])}
+    assert len(rows) == 10
+    p95 = rows["API Response Time (p95)"]
+    assert p95.promise == pytest.approx(0.2 * p95.before)  # 80 % reduction of this before
+    assert p95.after_ci is not None and p95.after_ci[0] <= p95.after <= p95.after_ci[1]
+    assert rows["Cache Hit Rate"].promise == 0.75  # a target, as it is
+    assert rows["Time to Interactive"].before is None  # not measured: drawn as a note
+
+
+def test_series_that_never_moved_are_left_out():
+    assert _moving(
+        {("after", 0): {"a": ("ms", [(0, 1.0), (1, 2.0)]), "q": ("tasks", [(0, 0.0), (1, 0.0)])}}
+    ) == [("a", "ms")]
 
 
 def test_html_is_self_contained(report):
@@ -148,3 +171,19 @@ def test_report_command_on_latest(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "index.html" in result.output
     assert (run_dir / "index.html").is_file() and (run_dir / "summary.md").is_file()
+
+
+def test_a_session_s_runs_combine_into_one_report(report):
+    run_dir, _ = report
+    endtoend = load_results(run_dir)
+    isolate = make_results(
+        samples_for("redis_cache", "cache_hit_rate", [0.0] * 4, spread(0.9, 4)),
+        [{"optimization": "redis_cache", "passed": True, "detail": "equal"}],
+        run_id="20261129-153000-iso001",
+    )
+    merged = combined(endtoend, [isolate])
+    assert merged["run_id"] == endtoend["run_id"]
+    assert [s.optimization for s in optimization_sections(merged)] == [
+        "all", "stats_aggregate", "redis_cache"
+    ]  # fmt: skip
+    assert len(merged["samples"]) == len(endtoend["samples"]) + len(isolate["samples"])
