@@ -22,13 +22,15 @@ def _this_machine() -> dict[str, object]:
 
 
 # The performance report's machine: 8 cores, 16 GB, reached over SSH. The address is a
-# documentation placeholder (TEST-NET-3): set your own before deploying.
+# documentation placeholder (TEST-NET-3): set your own before deploying. `example`: a
+# plain `chrono-bench deploy` leaves it out; it is deployed only when named (--limit).
 report_host = [
     (
         "chrono-8c16g",
         {
             "cpus": 8,
             "memory_mb": 16384,
+            "example": True,
             "ssh_hostname": "203.0.113.10",
             "ssh_user": "deploy",
             "_sudo": True,  # pyinfra: the deploy's operations run as root through sudo

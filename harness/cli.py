@@ -95,7 +95,10 @@ def budget_command(
     from harness.render.topology import host_budget
 
     # with roles in the inventory (db, app, worker), the host's own services only
-    budget = host_budget(load_inventory(inventory), host, shares)
+    hosts = load_inventory(inventory)
+    budget = host_budget(hosts, host, shares)
+    if host is None:
+        _say_default_host(hosts.names[0], inventory)
     if output is OutputFormat.json:
         sys.stdout.write(budget.to_json())
     else:
@@ -134,8 +137,22 @@ def render_command(
     )
     # with roles, the hosts of one stack share its secrets: kept beside the bundle
     secrets_dir = out.parent / ".chrono-stack-secrets"
-    bundle = render_host(plan_topology(hosts, shares), name, out, options, secrets_dir=secrets_dir)
-    console.print(f"bundle for host '{name}' written to {bundle}")
+    try:
+        bundle = render_host(
+            plan_topology(hosts, shares), name, out, options, secrets_dir=secrets_dir
+        )
+    except OSError as error:
+        where = error.filename or out
+        raise UserError(f"render: cannot write {where}: {error.strerror or error}.") from None
+    which = f" (the first of {inventory}; --host NAME for another)" if host is None else ""
+    console.print(f"bundle for host '{name}'{which} written to {bundle}", markup=False,
+                  soft_wrap=True)  # fmt: skip
+
+
+def _say_default_host(name: str, inventory: Path) -> None:
+    """On stderr, so that --format json stays clean: which host was sized, and why."""
+    err_console.print(f"host '{name}': the first of {inventory} (--host NAME for another)",
+                      markup=False, highlight=False, soft_wrap=True)  # fmt: skip
 
 
 class SeedScale(StrEnum):
@@ -485,11 +502,14 @@ def images_build_command() -> None:
     from rich.table import Table
 
     from harness.progress import status
-    from harness.runtime.compose.images import build_images, docker_client
+    from harness.runtime.compose.dockerd import docker_engine
+    from harness.runtime.compose.images import build_images
 
-    client = docker_client()
-    with status(console, "building the offline image set") as update:
-        reports = build_images(client, progress=update)
+    _log_to_stderr()
+    # no engine answering: one started for the build (root), stopped after it, as
+    # `run --runtime compose` does; the images stay in the engine's store
+    with docker_engine() as engine, status(console, "building the offline image set") as update:
+        reports = build_images(engine.client, progress=update)
     table = Table("image", "outcome", "seconds")
     for report in reports:
         table.add_row(report.tag, report.outcome, f"{report.seconds:.1f}")

@@ -3,6 +3,12 @@
 The deploy code renders each host's bundle on this machine (deploy/bundle.py), so the
 command runs from the repository root, where `deploy` is importable, and passes the
 inventory file on as host data for it.
+
+Before pyinfra runs, what it needs is checked, each missing piece one line naming the
+command that fixes it: the hosts answer on SSH, and for a host that takes the offline
+image set, an engine here to export it from and the images built. Hosts marked
+`example` in their data (the report's 8-core machine, a documentation address) are
+deployed only when named with --limit.
 """
 
 from __future__ import annotations
@@ -14,16 +20,19 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from harness.budget.inventory import HostSpec, load_inventory
+from harness.budget.inventory import HostSpec, Inventory, load_inventory
 from harness.errors import UserError
 from harness.paths import REPO_ROOT
-from harness.runtime.compose.dockerd import compose_command
+from harness.runtime.compose.dockerd import compose_command, engine_answers
+from harness.runtime.compose.images import OFFLINE_SPECS, docker_client
 
 DEPLOY_FILE = REPO_ROOT / "deploy" / "main.py"
 LOCAL_HOST = "@local"
 # A host whose SSH port does not answer within this long is unreachable.
 CONNECT_TIMEOUT_S = 5.0
 SSH_PORT = 22
+EXAMPLE_KEY = "example"
+OFFLINE = "offline"
 
 
 def pyinfra_command(inventory: Path, *, dry: bool, limit: Sequence[str] = ()) -> list[str]:
@@ -47,9 +56,13 @@ def run_deploy(
     unknown = [host for host in limit if host not in names]
     if unknown:
         raise UserError(f"deploy: no host '{unknown[0]}' in '{inventory}' ({', '.join(names)})")
-    check_reachable([spec for spec in hosts.hosts if not limit or spec.name in limit])
-    if LOCAL_HOST in (limit or names):
+    limit = deployed_hosts(hosts, limit)
+    chosen = [spec for spec in hosts.hosts if spec.name in limit]
+    check_reachable(chosen)
+    if LOCAL_HOST in limit:
         compose_command()  # `docker compose` for the @local deploy
+    if any(spec.data.get("images") == OFFLINE for spec in chosen):
+        check_offline_images()
     done = subprocess.run(
         pyinfra_command(inventory, dry=dry, limit=limit),
         cwd=REPO_ROOT,
@@ -63,6 +76,39 @@ def run_deploy(
             where = " / ".join((done.stdout + done.stderr).strip().splitlines()[-3:])
         raise UserError(f"deploy: pyinfra failed (exit {done.returncode}): {where}")
     return done
+
+
+def deployed_hosts(hosts: Inventory, limit: Sequence[str]) -> list[str]:
+    """The hosts a deploy reaches: those named, else every host that is no example."""
+    if limit:
+        return list(limit)
+    chosen = [spec.name for spec in hosts.hosts if not spec.data.get(EXAMPLE_KEY)]
+    if not chosen:
+        raise UserError(
+            f"deploy: every host of {hosts.path} is an example ({', '.join(hosts.names)}): "
+            "name the one to deploy with --limit NAME"
+        )
+    return chosen
+
+
+def check_offline_images() -> None:
+    """An engine answers here, and it holds every image of the offline set."""
+    if not engine_answers():
+        raise UserError(
+            "deploy: no Docker engine answers here to export the offline images from: start "
+            "one (as root: `dockerd --storage-driver=vfs &`), then deploy again"
+        )
+    client = docker_client()
+    try:
+        tags = {tag for image in client.images.list() for tag in image.tags}
+    finally:
+        client.close()
+    missing = [spec.tag for spec in OFFLINE_SPECS if spec.tag not in tags]
+    if missing:
+        raise UserError(
+            f"deploy: the offline image set is not built here ({', '.join(missing)} missing): "
+            "run `chrono-bench images build`"
+        )
 
 
 def check_reachable(hosts: Sequence[HostSpec]) -> None:

@@ -67,3 +67,39 @@ def test_render_writes_a_bundle_with_a_private_env(tmp_path: Path) -> None:
         ".env",
     } <= names
     assert stat.S_IMODE((out / ".env").stat().st_mode) == 0o600
+
+
+def _fails(*args: str, cwd: Path = REPO) -> str:
+    """A user error: exit 2 and one line on stderr, no traceback."""
+    done = subprocess.run(
+        [CHRONO_BENCH, *args], capture_output=True, text=True, timeout=120, cwd=cwd, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    return done.stderr
+
+
+def test_the_sized_host_is_named_when_none_was(tmp_path: Path) -> None:
+    done = _run("budget", "--format", "json")
+    json.loads(done.stdout)  # stdout stays JSON
+    assert "host 'chrono-8c16g': the first of inventory.py" in done.stderr
+    assert "the first of" not in _run("budget", "--host", "@local").stderr
+    rendered = _run("render", "--out", str(tmp_path / "b"), cwd=REPO)
+    assert "host 'chrono-8c16g' (the first of inventory.py" in rendered.stdout
+
+
+def test_render_to_a_path_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    message = _fails("render", "--out", str(blocker / "bundle"))
+    assert message.startswith("chrono-bench: render: cannot write")
+
+
+def test_choices_are_shown_in_help() -> None:
+    help_text = _run("run", "--help").stdout
+    for choices in ("isolate", "optimized", "local", "compose", "quick", "ci", "full"):
+        assert choices in help_text
+    refused = subprocess.run(
+        [CHRONO_BENCH, "run", "--mode", "sideways"], capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 2 and "is not one of" in refused.stderr

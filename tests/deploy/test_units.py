@@ -9,9 +9,17 @@ import pytest
 
 from deploy.facts import ComposeServices, ImageLabel
 from deploy.settings import DeploySettings
+from harness.budget.inventory import load_inventory
 from harness.errors import UserError
+from harness.runtime import deploy as deploy_module
 from harness.runtime.compose.stack import changed_services
-from harness.runtime.deploy import DEPLOY_FILE, pyinfra_command, run_deploy
+from harness.runtime.deploy import (
+    DEPLOY_FILE,
+    check_offline_images,
+    deployed_hosts,
+    pyinfra_command,
+    run_deploy,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,3 +74,16 @@ def test_changed_services() -> None:
     shared = {"worker": {"environment": {}}, "upstream": {"network_mode": "service:worker"}}
     moved = {"worker": {"environment": {"B": "1"}}, "upstream": {"network_mode": "service:worker"}}
     assert changed_services(shared, moved) == ["upstream", "worker"]
+
+
+def test_a_plain_deploy_leaves_the_example_host_out() -> None:
+    hosts = load_inventory(REPO_ROOT / "inventory.py")
+    assert "chrono-8c16g" in hosts.names
+    assert deployed_hosts(hosts, []) == ["@local"]  # the example is reached only when named
+    assert deployed_hosts(hosts, ["chrono-8c16g"]) == ["chrono-8c16g"]
+
+
+def test_deploy_without_an_engine_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(deploy_module, "engine_answers", lambda: False)
+    with pytest.raises(UserError, match=r"no Docker engine answers here to export.*dockerd"):
+        check_offline_images()
