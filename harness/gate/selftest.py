@@ -77,10 +77,15 @@ def baseline_p95(run_dir: Path) -> float:
 
 
 def run_self_test(
-    policy: Policy, reports_dir: Path, console: Console | None, canary_delay_ms: float | None
+    policy: Policy,
+    reports_dir: Path,
+    console: Console | None,
+    canary_delay_ms: float | None,
+    inventory: Path = Path("inventory.py"),
 ) -> SelfTest:
     """Baseline, A/A and canary runs; each gated against the baseline."""
-    options = RunOptions(modes=(MODE,), profile=PROFILE, reports_dir=reports_dir / SELF_TEST_DIR)
+    options = RunOptions(modes=(MODE,), profile=PROFILE, inventory=inventory,
+                         reports_dir=reports_dir / SELF_TEST_DIR)  # fmt: skip
     base_dir, base_seconds = _run(options, console)
     baseline = load_results(base_dir)
     delay = canary_delay_ms or round(CANARY_SHARE * baseline_p95(base_dir), 1)
