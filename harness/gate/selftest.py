@@ -46,8 +46,9 @@ class Leg:
             return False
         if self.expected_exit == 0:
             return True
+        # caught: detected as a regression, not merely failed as inconclusive
         return any(c.metric == CANARY_METRIC and c.kind == "regression"
-                   for c in self.result.failed)  # fmt: skip
+                   and c.message.startswith("regression") for c in self.result.failed)  # fmt: skip
 
 
 @dataclass(frozen=True)
