@@ -8,6 +8,7 @@ environment and tests build their own apps with their own settings.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -23,6 +24,7 @@ from app.api.routes import health
 from app.cache import ResponseCache
 from app.core.config import Settings, get_settings
 from app.core.context import AppContext
+from app.core.loop_lag import watch_loop_lag
 from app.core.middleware import MetricsMiddleware
 from app.db.pool import Database
 from app.frontend_serve import frontend_files
@@ -65,10 +67,12 @@ def create_app(settings: Settings) -> FastAPI:
         )
         app.state.context = context
         context.relay.start()
+        lag_watch = asyncio.create_task(watch_loop_lag(), name="chrono-loop-lag")
         log.info("chrono API up: %s", settings.switches())
         try:
             yield
         finally:
+            lag_watch.cancel()
             await context.relay.stop()
             context.search.close()
             await redis_client.aclose()  # type: ignore[attr-defined]  # stubs predate it

@@ -54,6 +54,12 @@ WS_CONNECTIONS = Gauge(
 WS_MESSAGES_DROPPED = Counter(
     "chrono_ws_messages_dropped", "WebSocket messages not delivered", ["reason"]
 )
+LOOP_LAG_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+EVENT_LOOP_LAG = Histogram(
+    "chrono_event_loop_lag_seconds",
+    "How late the API's event loop woke a periodic timer",
+    buckets=LOOP_LAG_BUCKETS_S,
+)
 DB_POOL_CONNECTIONS = Gauge(
     "chrono_db_pool_connections",
     "Database pool connections per state",

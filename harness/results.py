@@ -200,11 +200,43 @@ class Sample(TypedDict):
     requests: NotRequired[int]
 
 
+VerificationPartName = Literal[
+    "answers", "problem reproduced", "fix in effect", "statement counters"
+]
+Expects = Literal["problem reproduced", "fix in effect"]
+
+
+@pydantic.with_config(pydantic.ConfigDict(extra="forbid"))
+class VerificationPart(TypedDict):
+    """One of a comparison's checks: identical answers, the before's problem seen, the
+    after's fix seen, the app's statement counter agreeing with pg_stat_statements."""
+
+    part: VerificationPartName
+    passed: bool
+    detail: str
+
+
 @pydantic.with_config(pydantic.ConfigDict(extra="forbid"))
 class Verification(TypedDict):
     optimization: str
+    passed: bool  # every part passed
+    detail: str
+    parts: NotRequired[list[VerificationPart]]
+
+
+@pydantic.with_config(pydantic.ConfigDict(extra="forbid"))
+class ProbeRecord(TypedDict):
+    """One probe reading taken on the live stack before a variant's windows of a round."""
+
+    optimization: str  # the comparison: an id, or `all`
+    probe: str  # the optimization whose probe ran
+    variant: Variant  # the comparison's side the stack was in
+    repeat: int
+    expects: Expects
     passed: bool
     detail: str
+    figures: dict[str, float | str]
+    duration_s: float
 
 
 class Expected(TypedDict):
@@ -251,6 +283,8 @@ class Results(TypedDict):
     samples: list[Sample]
     verification: list[Verification]
     summary: list[SummaryRow]
+    # Absent in runs made before probes existed.
+    probes: NotRequired[list[ProbeRecord]]
 
 
 class LatencyFile(TypedDict):

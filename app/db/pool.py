@@ -36,6 +36,8 @@ Row = dict[str, Any]
 # psycopg's Query minus t-strings (Template), which this code never builds.
 Query = LiteralString | bytes | sql.SQL | sql.Composed
 POOL_NAME = "chrono-api"
+# How the API's sessions show in pg_stat_activity (the harness counts them).
+APPLICATION_NAME = "chrono-api"
 
 __all__ = ["Conn", "Database", "Params", "Query", "Row", "sql"]
 
@@ -124,6 +126,7 @@ class Database:
                     "autocommit": True,
                     "row_factory": dict_row,
                     "cursor_factory": AsyncCountingCursor,
+                    "application_name": APPLICATION_NAME,
                 },
                 **common,
             )
@@ -136,10 +139,14 @@ class Database:
                     "autocommit": True,
                     "row_factory": dict_row,
                     "cursor_factory": CountingCursor,
+                    "application_name": APPLICATION_NAME,
                 },
                 **common,
             )
             self._sync.open(wait=True)
+        # The bounds this process runs with, summed over the API's processes by /metrics.
+        DB_POOL_CONNECTIONS.labels("min").set(self.min_size)
+        DB_POOL_CONNECTIONS.labels("max").set(self.max_size)
 
     async def close(self) -> None:
         if self._async is not None:

@@ -2,29 +2,49 @@
 
 This cross-checks the app's statement counter: the app can only count what it sends
 through its own code paths, the server counts everything it executed for the app role.
+Transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE) is counted apart: the
+app's counter leaves out what psycopg sends itself, so only the rest compares with it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import psycopg
 
 from harness.collect import Readings
 
-TOTALS_SQL = """
-SELECT coalesce(sum(s.calls), 0)::float8, coalesce(sum(s.total_exec_time), 0)::float8
-FROM pg_stat_statements s
-JOIN pg_database d ON d.oid = s.dbid
-JOIN pg_roles r ON r.oid = s.userid
-WHERE d.datname = %s AND r.rolname = %s
+TOTALS_SQL = r"""
+SELECT coalesce(sum(s.calls) FILTER (WHERE NOT s.control), 0)::float8,
+       coalesce(sum(s.calls) FILTER (WHERE s.control), 0)::float8,
+       coalesce(sum(s.total_exec_time), 0)::float8
+FROM (
+    SELECT s.calls, s.total_exec_time,
+           s.query ~* '^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|START\s+TRANSACTION|END)\y'
+               AS control
+    FROM pg_stat_statements s
+    JOIN pg_database d ON d.oid = s.dbid
+    JOIN pg_roles r ON r.oid = s.userid
+    WHERE d.datname = %s AND r.rolname = %s
+) s
 """
 
 
-def statement_totals(superuser_dsn: str, database: str, role: str) -> tuple[float, float]:
-    """Statements executed and their total time (ms) so far for one database and role."""
+@dataclass(frozen=True)
+class StatementTotals:
+    """Calls so far for one database and role: statements, transaction control, time."""
+
+    statements: float
+    control: float
+    exec_time_ms: float
+
+
+def statement_totals(superuser_dsn: str, database: str, role: str) -> StatementTotals:
+    """Statements executed (transaction control apart) and their time so far."""
     with psycopg.connect(superuser_dsn, autocommit=True) as conn:
         row = conn.execute(TOTALS_SQL, (database, role)).fetchone()
     assert row is not None  # an aggregate always yields a row
-    return float(row[0]), float(row[1])
+    return StatementTotals(float(row[0]), float(row[1]), float(row[2]))
 
 
 class StatementDelta:
@@ -34,14 +54,15 @@ class StatementDelta:
         self._dsn = superuser_dsn
         self._database = database
         self._role = role
-        self._start = (0.0, 0.0)
+        self._start = StatementTotals(0.0, 0.0, 0.0)
 
     def begin(self) -> None:
         self._start = statement_totals(self._dsn, self._database, self._role)
 
     def end(self) -> Readings:
-        calls, time_ms = statement_totals(self._dsn, self._database, self._role)
+        now = statement_totals(self._dsn, self._database, self._role)
         return {
-            "pg.statements": calls - self._start[0],
-            "pg.exec_time_ms": time_ms - self._start[1],
+            "pg.statements": now.statements - self._start.statements,
+            "pg.transaction_control": now.control - self._start.control,
+            "pg.exec_time_ms": now.exec_time_ms - self._start.exec_time_ms,
         }

@@ -1,9 +1,13 @@
 """The before/after runner: verify, warm up, then measure the plan's interleaved windows.
 
-Each comparison (an optimization, or `all` end to end) must first answer a fixed request
-set identically before and after, or it is `broken` and not measured. The answers are
-taken the first time each variant is applied, so verification costs no extra restarts;
-a comparison's samples are held back until its verification passed. Windows follow
+Verification has parts, and a comparison (an optimization, or `all` end to end) failing
+any of them is `broken` and measured no further: before and after must answer a fixed
+request set identically (taken the first time each variant is applied, so it costs no
+extra restarts); each time a variant is applied, before its windows, the probes of the
+comparisons it belongs to must see the problem in the before and the fix in the after
+(`harness.run.probes`); and the app's statement counter must agree with
+pg_stat_statements. A comparison's samples are held back until its answers are compared,
+and kept (marked broken by its verification) when a part fails. Windows follow
 `harness.run.plan`: round after round, every variant once, so each optimization is measured
 before, after, before, after, ... and slow drifts of the host hit both variants alike.
 Samples are written to results.json at once: an interrupted run keeps what it measured.
@@ -17,26 +21,32 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from harness.collect.series import has_prometheus, window_peaks, window_series
 from harness.compare import summarize
 from harness.progress import Clock, RunProgress
 from harness.results import (
+    ALL,
     LATENCIES_DIR,
     METRICS,
+    OPTIMIZATIONS,
     TIMESERIES_DIR,
+    Expects,
     LatencyFile,
+    ProbeRecord,
     Results,
     Sample,
     TimeseriesFile,
     Verification,
+    VerificationPart,
     dump_results,
     dump_window_file,
     iso,
     window_file,
 )
 from harness.run.plan import Destination, WindowSet
+from harness.run.probes import Prober
 from harness.run.verify import Answer, HttpVerifier, compare_answers
 from harness.runtime.target import Target
 from harness.runtime.variants import Comparison, Variant
@@ -47,6 +57,7 @@ LOG = logging.getLogger(__name__)
 # A metric several scenarios of one window set measure (API memory during api and
 # websocket) is the peak over them.
 PEAK_METRICS = frozenset({"backend_memory_mb", "worker_memory_mb"})
+PART_ORDER = ("answers", "problem reproduced", "fix in effect", "statement counters")
 Measured = list[tuple[WindowRecord, list[Measurement]]]
 
 
@@ -99,8 +110,6 @@ class Verifier(Protocol):
 
     def answers(self, target: Target, paths: Sequence[str]) -> dict[str, Answer]: ...
 
-    def cross_check(self, target: Target) -> str: ...
-
 
 class ResultsLog:
     """results.json of one run, rewritten (atomically) after every change."""
@@ -118,9 +127,19 @@ class ResultsLog:
             self.results["samples"].extend(samples)
             self.write()
 
-    def add_verification(self, verification: Verification) -> None:
-        self.results["verification"].append(verification)
+    def set_verification(self, verification: Verification) -> None:
+        """Add a comparison's verification, or replace the one it had."""
+        kept = [
+            v for v in self.results["verification"]
+            if v["optimization"] != verification["optimization"]
+        ]  # fmt: skip
+        self.results["verification"] = [*kept, verification]
         self.write()
+
+    def add_probes(self, records: list[ProbeRecord]) -> None:
+        if records:
+            self.results.setdefault("probes", []).extend(records)
+            self.write()
 
     def finish(self, clock: Clock) -> None:
         self.results["summary"] = summarize(self.results["samples"], self.results["verification"])
@@ -141,6 +160,7 @@ class Runner:
         progress: RunProgress | None = None,
         clock: Clock = time.time,
         verifier: Verifier | None = None,
+        prober: Prober | None = None,
     ) -> None:
         self.target = target
         self.scenarios = scenarios
@@ -149,8 +169,10 @@ class Runner:
         self.progress = progress
         self.clock = clock
         self.verifier: Verifier = verifier or HttpVerifier()
+        self.prober = prober or Prober()
         self._answers: dict[Variant, dict[str, Answer]] = {}
-        self._counts: dict[Variant, str] = {}
+        # each comparison's parts so far; a failed part stays failed
+        self._parts: dict[tuple[int, str], dict[str, VerificationPart]] = defaultdict(dict)
         self._paths: list[str] = []
         # (run, optimization) -> passed; absent while undecided
         self._comparisons: dict[tuple[int, str], Comparison] = {}
@@ -202,11 +224,12 @@ class Runner:
         label = _label(window_set, live)
         self._show("switching", label, f"round {window_set.repeat + 1}")
         self.target.apply(window_set.variant)
-        if window_set.variant not in self._answers:
-            self._show("verifying", label)
+        self._show("probing", label, f"round {window_set.repeat + 1}")
+        first = window_set.variant not in self._answers
+        if first:
             self._answers[window_set.variant] = self.verifier.answers(self.target, self._paths)
-            self._counts[window_set.variant] = self.verifier.cross_check(self.target)
             self._decide(logs)
+        self._probe(logs, window_set, cross_check=first)
         measured: Measured = []
         for name in window_set.scenarios(self._live()):
             self._show("measuring", label, f"{name} · round {window_set.repeat + 1}")
@@ -254,6 +277,59 @@ class Runner:
                 if latencies is not None:
                     dump_window_file(window_file(run_dir, LATENCIES_DIR, *where), latencies)
 
+    def _probe(
+        self, logs: Sequence[ResultsLog], window_set: WindowSet, *, cross_check: bool
+    ) -> None:
+        """Each live comparison of this variant: its probes (every optimization of the
+        after for `all`), and the statement counters the first time the variant runs."""
+        variant = window_set.variant
+        self.prober.begin(self.target)
+        records: dict[int, list[ProbeRecord]] = defaultdict(list)
+        for key in sorted(self._live()):
+            pair = self._comparisons[key]
+            if variant not in (pair.before, pair.after):
+                continue
+            run, optimization = key
+            side: Literal["before", "after"] = "after" if variant == pair.after else "before"
+            probed = [optimization] if optimization != ALL else [
+                o for o in OPTIMIZATIONS if o in pair.after
+            ]  # fmt: skip
+            for name in probed:
+                on = name in variant
+                timed = self.prober.reading(name, on)
+                expects: Expects = "fix in effect" if on else "problem reproduced"
+                records[run].append({
+                    "optimization": optimization, "probe": name, "variant": side,
+                    "repeat": window_set.repeat, "expects": expects,
+                    "passed": timed.reading.passed, "detail": timed.reading.detail,
+                    "figures": dict(timed.reading.figures),
+                    "duration_s": round(timed.duration_s, 3),
+                })  # fmt: skip
+                where = f"{name} {side} round {window_set.repeat + 1}"
+                self._note(logs, key, expects, timed.reading.passed,
+                           f"{where}: {timed.reading.detail}")  # fmt: skip
+            if cross_check:
+                timed = self.prober.cross_check()
+                self._note(logs, key, "statement counters", timed.reading.passed,
+                           f"{side}: {timed.reading.detail}")  # fmt: skip
+        for run, found in records.items():
+            logs[run].add_probes(found)
+
+    def _note(
+        self, logs: Sequence[ResultsLog], key: tuple[int, str], part: str, passed: bool,
+        detail: str,
+    ) -> None:  # fmt: skip
+        """Record one part's outcome; the first failure of a part is the one kept."""
+        parts = self._parts[key]
+        current = parts.get(part)
+        if current is not None and not current["passed"]:
+            return
+        if current is not None and passed:
+            detail = f"{current['detail']}; {detail}"
+        parts[part] = {"part": part, "passed": passed, "detail": detail}  # type: ignore[typeddict-item]
+        if key in self._verdicts or not passed:
+            self._record(logs, key)
+
     def _decide(self, logs: Sequence[ResultsLog]) -> None:
         """Verify every comparison whose two variants have now both answered."""
         for key, pair in self._comparisons.items():
@@ -263,20 +339,30 @@ class Runner:
             if before is None or after is None:
                 continue
             check = compare_answers(before, after)
-            self._verdicts[key] = check.passed
-            run, optimization = key
-            detail = (
-                f"{check.detail}; before: {self._counts[pair.before]}; "
-                f"after: {self._counts[pair.after]}"
-            )
-            logs[run].add_verification(
-                {"optimization": optimization, "passed": check.passed, "detail": detail}
-            )
-            held = self._pending.pop(key, [])
-            if check.passed:
-                logs[run].add_samples(held)
-            else:
-                LOG.warning("%s is broken, not measured: %s", optimization, check.detail)
+            self._parts[key]["answers"] = {
+                "part": "answers",
+                "passed": check.passed,
+                "detail": check.detail,
+            }
+            self._record(logs, key)
+
+    def _record(self, logs: Sequence[ResultsLog], key: tuple[int, str]) -> None:
+        """Write a comparison's verification; on its first failure release its samples
+        (its summary rows say `broken`) and stop measuring it."""
+        run, optimization = key
+        parts = [self._parts[key][name] for name in PART_ORDER if name in self._parts[key]]
+        passed = all(part["passed"] for part in parts)
+        failed = [part for part in parts if not part["passed"]]
+        detail = "; ".join(f"{part['part']}: {part['detail']}" for part in (failed or parts))
+        logs[run].set_verification(
+            {"optimization": optimization, "passed": passed, "detail": detail, "parts": parts}
+        )
+        was = self._verdicts.get(key)
+        self._verdicts[key] = passed
+        if was is None or (was and not passed):
+            logs[run].add_samples(self._pending.pop(key, []))
+        if not passed and was is not False:
+            LOG.warning("%s is broken, measured no further: %s", optimization, detail)
 
     def _dir(self, *parts: str) -> Path:
         return self.work_dir.joinpath("windows", *parts)

@@ -1,8 +1,9 @@
 """Verification before measuring: before and after answer a fixed request set identically.
 
 An optimization that changes what the API answers is not faster, it is different: it is
-reported `broken` and not measured. The same pass cross-checks the app's statement
-counter (X-DB-Statements) against pg_stat_statements on `GET /api/v1/projects/`.
+reported `broken` and not measured. The other parts of verification (the problem seen in
+the before, the fix in the after, the statement counters agreeing) are the probes'
+(`harness.run.probes`).
 """
 
 from __future__ import annotations
@@ -14,16 +15,12 @@ from typing import Any
 
 import httpx
 
-from harness.collect.postgres import StatementDelta
 from harness.runtime.target import Target
 from scenarios.api import bench_project_ids
 
 API = "/api/v1"
 BENCH_EMAIL = "bench@example.com"
 BENCH_PASSWORD = "chrono-bench-password"
-STATEMENTS_HEADER = "X-DB-Statements"
-# One request: the N+1 variant takes seconds per request.
-CROSS_CHECK_REQUESTS = 1
 REQUEST_TIMEOUT_S = 60.0
 SEARCH_TERMS = ("archive", "museum")
 
@@ -89,24 +86,6 @@ def compare_answers(before: dict[str, Answer], after: dict[str, Answer]) -> Chec
     return Check(True, f"{len(before)} requests answered identically")
 
 
-def statements_cross_check(target: Target) -> str:
-    """App-counted vs server-counted statements per `GET /api/v1/projects/`."""
-    delta = StatementDelta(target.superuser_dsn(), database=target.database, role=target.role)
-    with httpx.Client(base_url=target.api_url, timeout=REQUEST_TIMEOUT_S) as client:
-        headers = login(client)
-        counted = 0.0
-        delta.begin()
-        for _ in range(CROSS_CHECK_REQUESTS):
-            response = client.get(f"{API}/projects/", headers=headers)
-            counted += float(response.headers.get(STATEMENTS_HEADER, "nan"))
-        server = delta.end()["pg.statements"]
-    n = CROSS_CHECK_REQUESTS
-    return (
-        f"statements per GET {API}/projects/: app {counted / n:.1f}, "
-        f"pg_stat_statements {server / n:.1f}"
-    )
-
-
 class HttpVerifier:
     """Verification against a live stack over HTTP, as the runner uses it."""
 
@@ -116,6 +95,3 @@ class HttpVerifier:
 
     def answers(self, target: Target, paths: Sequence[str]) -> dict[str, Answer]:
         return answers(target, paths)
-
-    def cross_check(self, target: Target) -> str:
-        return statements_cross_check(target)

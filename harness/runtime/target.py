@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
+from harness.budget.allocation import Budget
 from harness.runtime.placement import Placement
 from harness.runtime.variants import Changes, Variant
 
@@ -16,6 +18,9 @@ class Target(Protocol):
     database: str
     role: str
     variant: Variant
+    # the allocation the stack runs with, and its rendered bundle (app.env, postgresql.conf)
+    budget: Budget
+    bundle: Path
 
     @property
     def api_url(self) -> str: ...

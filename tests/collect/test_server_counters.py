@@ -27,6 +27,30 @@ def test_statement_delta_counts_only_the_app_roles_statements(
         conn.execute("SELECT 1")  # the harness's own statements do not count
     readings = delta.end()
     assert readings["pg.statements"] == 7
+    assert readings["pg.transaction_control"] == 0
+
+
+def test_statement_delta_counts_transaction_control_apart(
+    pg_server: PostgresServer, fresh_database: Callable[[], str]
+) -> None:
+    """What the app's counter leaves out (BEGIN/COMMIT psycopg sends) is counted apart."""
+    dsn = fresh_database()
+    database = dsn.rsplit("/", 1)[1].split("?")[0]
+    delta = StatementDelta(
+        pg_server.dsn(database=database, superuser=True), database=database, role=APP_ROLE
+    )
+    delta.begin()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        with conn.transaction():
+            conn.execute("SELECT 1")
+            with conn.transaction():  # a savepoint
+                conn.execute("SELECT 2")
+        with conn.transaction():
+            conn.execute("SELECT 3")
+    readings = delta.end()
+    assert readings["pg.statements"] == 3
+    # BEGIN, SAVEPOINT, RELEASE, COMMIT, then BEGIN, COMMIT
+    assert readings["pg.transaction_control"] == 6
 
 
 def test_redis_info_counts_hits_and_misses(redis_url: str) -> None:

@@ -14,6 +14,8 @@ import pytest
 from harness.progress import Eta
 from harness.results import load_results
 from harness.run.plan import build_plan, window_count
+from harness.run.probes import Prober
+from harness.run.probes.base import Reading
 from harness.run.runner import ResultsLog, Runner
 from harness.run.verify import Answer
 from harness.runtime.placement import Placement
@@ -90,15 +92,29 @@ class FakeVerifier:
         body = [sorted(target.variant & self.differs)]
         return {path: Answer(200, body) for path in paths}
 
-    def cross_check(self, target) -> str:
-        return "app 1.0, pg_stat_statements 1.0"
+
+def fake_prober(wrong: set[tuple[str, bool]] = frozenset()) -> Prober:
+    """Real Prober bookkeeping over probes that see what `wrong` says: (id, on) misread."""
+
+    def probe_of(optimization: str):
+        def probe(context, on: bool) -> Reading:
+            seen = (optimization, on) not in wrong
+            return Reading(seen, f"{optimization} {'fix' if on else 'problem'} seen: {seen}",
+                           {"on": float(on)})  # fmt: skip
+
+        return probe
+
+    prober = Prober({o: probe_of(o) for o in ("stats_aggregate", "redis_cache", "ws_manager")})
+    prober.cross_check = lambda: prober._timed(lambda c: Reading(True, "app 1, pg 1"))
+    return prober
 
 
-def _run(tmp_path: Path, runs, repeats: int, verifier=None, invalid: set[int] = frozenset()):
+def _run(tmp_path: Path, runs, repeats: int, verifier=None, invalid: set[int] = frozenset(),
+         prober=None):  # fmt: skip
     clock = FakeClock()
     stack = FakeStack()
     scenarios = {name: FakeScenario(name, clock, invalid if name == "api" else set())
-                 for name in ("api", "concurrency", "scrape", "websocket")}  # fmt: skip
+                 for name in ("api", "concurrency", "scrape", "websocket", "frontend")}  # fmt: skip
     logs = []
     for index, _ in enumerate(runs):
         header = {
@@ -112,7 +128,8 @@ def _run(tmp_path: Path, runs, repeats: int, verifier=None, invalid: set[int] = 
         logs.append(ResultsLog(tmp_path / f"run{index}" / "results.json", header))
     plan = build_plan(runs, repeats)
     runner = Runner(stack, scenarios, get_profile("quick"), tmp_path, clock=clock,
-                    verifier=verifier or FakeVerifier())  # fmt: skip
+                    verifier=verifier or FakeVerifier(),
+                    prober=prober or fake_prober())  # fmt: skip
     runner.run(logs, runs, plan)
     return stack, scenarios, [load_results(log.path) for log in logs]
 
@@ -177,16 +194,63 @@ def test_a_saturated_load_generator_marks_only_its_window_invalid(tmp_path: Path
     assert "90%" in invalid[0]["invalid_reason"]
 
 
-def test_broken_optimization_is_not_measured_and_drops_its_windows(tmp_path: Path) -> None:
+def test_broken_optimization_is_measured_no_further(tmp_path: Path) -> None:
     verifier = FakeVerifier(differs={"redis_cache"})
     _, scenarios, [results] = _run(tmp_path, [ISOLATE], repeats=3, verifier=verifier)
     verdicts = {v["optimization"]: v["passed"] for v in results["verification"]}
     assert verdicts == {"stats_aggregate": True, "redis_cache": False, "ws_manager": True}
-    assert not [s for s in results["samples"] if s["optimization"] == "redis_cache"]
+    kept = [(s["variant"], s["repeat"]) for s in results["samples"]
+            if s["optimization"] == "redis_cache"]  # fmt: skip
+    assert set(kept) == {("before", 0)}  # measured before its after was first applied
     measured = [v for v in scenarios["api"].runs if "redis_cache" in v]
     assert measured == []  # its answers differed before its first window
+    # its before windows of the first round reach the summary, marked broken
     broken = [r for r in results["summary"] if r["optimization"] == "redis_cache"]
-    assert broken == []
+    assert broken and all(r["verdict"] == "broken" for r in broken)
+    assert all("answers differ" in r["reason"] for r in broken)
+
+
+def test_a_probe_that_misses_the_fix_breaks_only_its_comparison(tmp_path: Path) -> None:
+    prober = fake_prober(wrong={("redis_cache", True)})
+    _, scenarios, [results] = _run(tmp_path, [ISOLATE], repeats=3, prober=prober)
+    verification = {v["optimization"]: v for v in results["verification"]}
+    broken = verification["redis_cache"]
+    assert not broken["passed"]
+    parts = {p["part"]: p for p in broken["parts"]}
+    assert parts["answers"]["passed"] and parts["problem reproduced"]["passed"]
+    assert not parts["fix in effect"]["passed"]
+    assert "redis_cache after round 1: redis_cache fix seen: False" in broken["detail"]
+    assert verification["stats_aggregate"]["passed"] and verification["ws_manager"]["passed"]
+    assert {p["part"] for p in verification["ws_manager"]["parts"]} == {
+        "answers", "problem reproduced", "fix in effect", "statement counters"
+    }
+    assert [v for v in scenarios["api"].runs if "redis_cache" in v] == []
+    rows = [r for r in results["summary"] if r["optimization"] == "redis_cache"]
+    assert rows and all(r["verdict"] == "broken" for r in rows)
+    # every round probed the live comparisons: 3 rounds x (before, after) of two of them
+    probes = results["probes"]
+    assert {(p["probe"], p["variant"], p["repeat"]) for p in probes
+            if p["optimization"] == "ws_manager"} == {
+        ("ws_manager", side, r) for side in ("before", "after") for r in range(3)
+    }  # fmt: skip
+    assert all(p["expects"] == ("fix in effect" if p["variant"] == "after"
+                                else "problem reproduced") for p in probes)  # fmt: skip
+
+
+def test_a_before_already_fixed_breaks_its_comparisons_before_any_window(tmp_path: Path) -> None:
+    prober = fake_prober(wrong={("ws_manager", False)})
+    _, _, both = _run(tmp_path, [ENDTOEND, ISOLATE], repeats=2, prober=prober)
+    # the baseline is the before of `all` too: its ws_manager probe breaks both
+    for results, broken in zip(both, ("all", "ws_manager"), strict=True):
+        assert not [s for s in results["samples"] if s["optimization"] == broken]
+        failed = {v["optimization"]: v for v in results["verification"] if not v["passed"]}
+        assert list(failed) == [broken]
+        assert "ws_manager before round 1: ws_manager problem seen: False" in (
+            failed[broken]["detail"]
+        )
+    assert {v["optimization"] for v in both[1]["verification"] if v["passed"]} == {
+        "stats_aggregate", "redis_cache"
+    }
 
 
 @pytest.mark.parametrize(("done", "elapsed", "left"), [(0, 0, 40.0), (1, 8, 24.0), (4, 8, 0.0)])
