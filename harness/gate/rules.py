@@ -12,8 +12,9 @@
   inconclusive: skipped, or failed when the rule is `required`.
 - **expectation**: inside the run, after vs before must be `improved` and reach
   `min_share` of the report's claim.
-- **verification**: an optimization whose before and after answered differently (a
-  broken comparison) fails.
+- **verification**: a broken comparison fails: its before and after answered differently,
+  a probe did not see the problem in its before or the fix in its after, or the app's
+  statement counter disagreed with pg_stat_statements (results.json `verification` parts).
 
 A side whose windows are lower bounds ("≥ N", a ladder that hit its ceiling) is compared
 as one: the true worse-ratio is then only known to lie above or below the measured one,
@@ -290,10 +291,11 @@ def run_gate(run: Results, baseline: Results | None, policy: Policy) -> GateResu
     for verification in run["verification"]:
         status = "pass" if verification["passed"] else "fail"
         detail = verification["detail"] if verification["passed"] else (
-            f"broken comparison, the variants answered differently: {verification['detail']}"
+            f"broken comparison: {verification['detail']}"
         )  # fmt: skip
         checks.append(Check("verification", verification["optimization"], None, status, detail))
-    if not compared:
+    broken = any(c.kind == "verification" and c.status == "fail" for c in checks)
+    if not compared and not broken:
         raise UserError(
             f"run {run['run_id']} and {label} have no (optimization, metric) in common that "
             "the policy compares."

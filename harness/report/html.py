@@ -18,6 +18,7 @@ from harness.report.tables import (
     optimization_sections,
     section_cells,
 )
+from harness.report.verification import PARTS_HEADER, PROBES_HEADER, verification_view
 from harness.results import Results
 from harness.units import MEMORY_UNIT
 
@@ -49,8 +50,12 @@ pre { background: #f6f6f6; padding: 1em; overflow-x: auto; }
 <em>met</em> = improved, and the conservative end of the 95% CI reaches the report's claim.</p>
 {{ table(expected_header, expected_rows, "expected-table") }}
 
-{% for s in sections %}<h2 id="opt-{{ s.optimization }}">{{ s.optimization }}</h2>
+{% for s in sections %}<h2 id="opt-{{ s.optimization }}">{{ s.optimization }}
+{%- if s.broken %} (broken){% endif %}</h2>
 <p>Verification: {{ s.verification }}.</p>
+{% if s.parts %}{{ table(parts_header, s.parts) }}{% endif %}
+{% if s.probes %}<p>Probes:</p>
+{{ table(probes_header, s.probes) }}{% endif %}
 {% if s.rows %}{{ table(section_header, s.cells) }}{% endif %}
 {% if s.invalid %}<p>Invalid windows ({{ s.invalid|length }}):</p>
 {{ table(invalid_header, s.invalid) }}{% else %}<p>Invalid windows: none.</p>{% endif %}
@@ -92,6 +97,13 @@ def _environment(results: Results) -> list[list[str]]:
     return rows
 
 
+def _verification(results: Results, optimization: str) -> dict[str, object]:
+    view = verification_view(results, optimization)
+    if view is None:
+        return {"broken": False, "parts": [], "probes": []}
+    return {"broken": view.broken, "parts": view.parts, "probes": view.probes}
+
+
 def render_html(results: Results, images: list[Path]) -> str:
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     sections = [
@@ -101,6 +113,7 @@ def render_html(results: Results, images: list[Path]) -> str:
             "rows": s.rows,
             "cells": [section_cells(r) for r in s.rows],
             "invalid": [invalid_cells(i) for i in s.invalid],
+            **_verification(results, s.optimization),
         }
         for s in optimization_sections(results)
     ]
@@ -110,6 +123,8 @@ def render_html(results: Results, images: list[Path]) -> str:
         expected_header=EXPECTED_HEADER,
         expected_rows=[expected_cells(row) for row in expected_table(results)],
         section_header=SECTION_HEADER,
+        parts_header=PARTS_HEADER,
+        probes_header=PROBES_HEADER,
         invalid_header=INVALID_HEADER,
         images=[(p.name, _data_uri(p)) for p in images],
         environment=_environment(results),

@@ -13,6 +13,7 @@ from harness.report.tables import (
     optimization_sections,
     section_cells,
 )
+from harness.report.verification import PARTS_HEADER, PROBES_HEADER, verification_view
 from harness.results import Results
 from harness.units import MEMORY_UNIT
 
@@ -44,7 +45,13 @@ def render_summary(results: Results) -> str:
         *markdown_table(EXPECTED_HEADER, [expected_cells(r) for r in expected_table(results)]),
     ]
     for section in optimization_sections(results):
-        lines += ["", f"## {section.optimization}", "", f"Verification: {section.verification}."]
+        view = verification_view(results, section.optimization)
+        title = section.optimization + (" (broken)" if view is not None and view.broken else "")
+        lines += ["", f"## {title}", "", f"Verification: {section.verification}."]
+        if view is not None and view.parts:
+            lines += ["", *_table(PARTS_HEADER, view.parts)]
+        if view is not None and view.probes:
+            lines += ["", "Probes:", "", *_table(PROBES_HEADER, view.probes)]
         if section.rows:
             lines += ["", *markdown_table(SECTION_HEADER, [section_cells(r) for r in section.rows])]
         if section.invalid:

@@ -294,7 +294,7 @@ class Runner:
             probed = [optimization] if optimization != ALL else [
                 o for o in OPTIMIZATIONS if o in pair.after
             ]  # fmt: skip
-            for name in probed:
+            for name in (n for n in probed if self.prober.due(n, window_set.repeat)):
                 on = name in variant
                 timed = self.prober.reading(name, on)
                 expects: Expects = "fix in effect" if on else "problem reproduced"

@@ -147,3 +147,16 @@ def test_a_baseline_from_elsewhere_is_refused(change, phrase):
     with pytest.raises(UserError) as error:
         require_comparable(run, baseline)
     assert phrase in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_comparison_a_probe_broke_fails_the_gate_even_with_nothing_else_to_compare():
+    samples = samples_for("redis_cache", "api_p95_ms", spread(50, 3, 0.05), [])
+    part = {"part": "fix in effect", "passed": False,
+            "detail": "redis_cache after round 1: X-Cache - - -, If-None-Match -> 200"}
+    verification = [{"optimization": "redis_cache", "passed": False, "detail": part["detail"],
+                     "parts": [part]}]  # fmt: skip
+    result = run_gate(make_results(samples, verification), None, load_policy())
+    [check] = result.failed
+    assert (check.kind, check.optimization) == ("verification", "redis_cache")
+    assert "broken comparison: redis_cache after round 1" in check.message
+    assert result.exit_code == 1

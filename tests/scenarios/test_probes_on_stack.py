@@ -9,26 +9,28 @@ import pytest
 from harness.run.probes import Prober
 from harness.runtime.local.stack import LocalStack
 from harness.runtime.variants import LOCAL_MEASURABLE
+from harness.upstream.corpus import build_corpus
+from scenarios.profiles import corpus_for, get_profile
 
 pytestmark = pytest.mark.slow
 ALL_ON = frozenset(LOCAL_MEASURABLE)
+# the archive the seeded stack's stand-in serves (conftest.py)
+CORPUS = build_corpus(corpus_for(get_profile("quick")))
 
 
 def _check(stack: LocalStack, *, on: bool) -> None:
-    prober = Prober()
+    prober = Prober(corpus=CORPUS)
     prober.begin(stack)
     seen = {}
     for optimization in LOCAL_MEASURABLE:
         right = prober.reading(optimization, on=on)
         wrong = prober.reading(optimization, on=not on)
         seen[optimization] = (right, wrong)
-        print(optimization, "right:", right, "wrong:", wrong)
     for optimization, (right, wrong) in seen.items():
         assert right.reading.passed, (optimization, right.reading.detail)
         assert not wrong.reading.passed, (optimization, wrong.reading.detail)
         assert wrong.reading.detail
     counters = prober.cross_check()
-    print("cross-check:", counters)
     assert counters.reading.passed, counters.reading.detail
 
 

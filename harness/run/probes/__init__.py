@@ -16,9 +16,20 @@ import httpx
 import psycopg
 import redis
 
-from harness.run.probes import cache, containers, database, frontend, loop, statements, workers
+from harness.run.probes import (
+    cache,
+    containers,
+    database,
+    frontend,
+    loop,
+    scraping,
+    statements,
+    websocket,
+    workers,
+)
 from harness.run.probes.base import Probe, ProbeContext, ProbeError, Reading, expectation
 from harness.runtime.target import Target
+from harness.upstream.corpus import Corpus
 
 LOG = logging.getLogger(__name__)
 
@@ -30,9 +41,15 @@ PROBES: dict[str, Probe] = {
     "pg_tuning": database.pg_tuning,
     "redis_cache": cache.redis_cache,
     "celery_tuning": workers.celery_tuning,
+    "batch_indexing": scraping.batch_indexing,
+    "streaming_fetch": scraping.streaming_fetch,
+    "ws_manager": websocket.ws_manager,
     "resource_limits": containers.resource_limits,
     "frontend_split": frontend.frontend_split,
 }
+# Probes that scrape (about 10 s each here) run the first time a variant is applied only:
+# every round would add a scrape per variant to each round.
+FIRST_ROUND_ONLY = frozenset({"batch_indexing", "streaming_fetch"})
 # What a stack that misbehaves can raise while a probe reads it.
 READ_ERRORS = (ProbeError, httpx.HTTPError, psycopg.Error, redis.RedisError, OSError, KeyError)
 
@@ -46,14 +63,22 @@ class Timed:
 class Prober:
     """Runs probes against one stack; `begin` starts a new variant or round."""
 
-    def __init__(self, probes: dict[str, Probe] | None = None) -> None:
+    def __init__(
+        self, probes: dict[str, Probe] | None = None, corpus: Corpus | None = None
+    ) -> None:
         self.probes = PROBES if probes is None else probes
+        self.corpus = corpus
         self._context: ProbeContext | None = None
         self._done: dict[tuple[str, bool], Timed] = {}
 
     def begin(self, target: Target) -> None:
-        self._context = ProbeContext(target)
+        self._context = ProbeContext(target, self.corpus)
         self._done = {}
+
+    @staticmethod
+    def due(optimization: str, repeat: int) -> bool:
+        """Whether the optimization's probe runs in this round."""
+        return repeat == 0 or optimization not in FIRST_ROUND_ONLY
 
     def reading(self, optimization: str, on: bool) -> Timed:
         """The optimization's probe, run once per `begin` and switch state."""

@@ -21,6 +21,7 @@ from dotenv import dotenv_values
 from prometheus_client.parser import text_string_to_metric_families
 
 from harness.runtime.target import Target
+from harness.upstream.corpus import Corpus
 
 API = "/api/v1"
 BENCH_EMAIL = "bench@example.com"
@@ -48,8 +49,10 @@ def expectation(on: bool) -> str:
 class ProbeContext:
     """The live stack as probes see it, with the benchmark user's session and ids."""
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, corpus: Corpus | None = None) -> None:
         self.target = target
+        # the stand-in's archive, for probes that scrape it
+        self.corpus = corpus
         self._token: str | None = None
         self._user: tuple[int, list[int]] | None = None
         self._memo: dict[str, Any] = {}
@@ -67,6 +70,13 @@ class ProbeContext:
                 self._token = str(response.json()["access_token"])
             client.headers["Authorization"] = f"Bearer {self._token}"
             yield client
+
+    def token(self) -> str:
+        """The benchmark user's access token."""
+        with self.client():
+            pass
+        assert self._token is not None
+        return self._token
 
     def bench_user(self) -> tuple[int, list[int]]:
         """The benchmark user's id and project ids (oldest first)."""
