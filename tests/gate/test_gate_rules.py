@@ -151,8 +151,11 @@ def test_a_baseline_from_elsewhere_is_refused(change, phrase):
 
 def test_a_comparison_a_probe_broke_fails_the_gate_even_with_nothing_else_to_compare():
     samples = samples_for("redis_cache", "api_p95_ms", spread(50, 3, 0.05), [])
-    part = {"part": "fix in effect", "passed": False,
-            "detail": "redis_cache after round 1: X-Cache - - -, If-None-Match -> 200"}
+    part = {
+        "part": "fix in effect",
+        "passed": False,
+        "detail": "redis_cache after round 1: X-Cache - - -, If-None-Match -> 200",
+    }
     verification = [{"optimization": "redis_cache", "passed": False, "detail": part["detail"],
                      "parts": [part]}]  # fmt: skip
     result = run_gate(make_results(samples, verification), None, load_policy())

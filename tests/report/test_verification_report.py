@@ -46,8 +46,10 @@ def test_parts_and_probe_readings_are_shown_and_a_broken_comparison_named(tmp_pa
     summary = files.summary.read_text()
     assert "## redis_cache (broken)" in summary and "## db_indexes\n" in summary
     assert "| fix in effect | NO | redis_cache after round 2:" in summary
-    assert ("| redis_cache | after | fix in effect | 1/2 | FAILED round 2: X-Cache - - -, "
-            "If-None-Match -> 200 | cache_hits 2, x_cache MISS HIT MISS | 0.25 |") in summary
+    assert (
+        "| redis_cache | after | fix in effect | 1/2 | FAILED round 2: X-Cache - - -, "
+        "If-None-Match -> 200 | cache_hits 2, x_cache MISS HIT MISS | 0.25 |"
+    ) in summary
     assert "| redis_cache | before | problem reproduced | 1/1 | lookups 0 hit / 0 miss |" in summary
     html = files.html.read_text()
     assert 'id="opt-redis_cache">redis_cache (broken)</h2>' in html

@@ -222,7 +222,10 @@ def test_a_probe_that_misses_the_fix_breaks_only_its_comparison(tmp_path: Path) 
     assert "redis_cache after round 1: redis_cache fix seen: False" in broken["detail"]
     assert verification["stats_aggregate"]["passed"] and verification["ws_manager"]["passed"]
     assert {p["part"] for p in verification["ws_manager"]["parts"]} == {
-        "answers", "problem reproduced", "fix in effect", "statement counters"
+        "answers",
+        "problem reproduced",
+        "fix in effect",
+        "statement counters",
     }
     assert [v for v in scenarios["api"].runs if "redis_cache" in v] == []
     rows = [r for r in results["summary"] if r["optimization"] == "redis_cache"]
@@ -245,11 +248,13 @@ def test_a_before_already_fixed_breaks_its_comparisons_before_any_window(tmp_pat
         assert not [s for s in results["samples"] if s["optimization"] == broken]
         failed = {v["optimization"]: v for v in results["verification"] if not v["passed"]}
         assert list(failed) == [broken]
-        assert "ws_manager before round 1: ws_manager problem seen: False" in (
-            failed[broken]["detail"]
+        assert (
+            "ws_manager before round 1: ws_manager problem seen: False"
+            in (failed[broken]["detail"])
         )
     assert {v["optimization"] for v in both[1]["verification"] if v["passed"]} == {
-        "stats_aggregate", "redis_cache"
+        "stats_aggregate",
+        "redis_cache",
     }
 
 
