@@ -230,7 +230,7 @@ class ProbeRecord(TypedDict):
 
     optimization: str  # the comparison: an id, or `all`
     probe: str  # the optimization whose probe ran
-    variant: Variant  # the comparison's side the stack was in
+    variant: Side  # the comparison's side the stack was in
     repeat: int
     expects: Expects
     passed: bool

@@ -49,9 +49,9 @@ def render_summary(results: Results) -> str:
         title = section.optimization + (" (broken)" if view is not None and view.broken else "")
         lines += ["", f"## {title}", "", f"Verification: {section.verification}."]
         if view is not None and view.parts:
-            lines += ["", *_table(PARTS_HEADER, view.parts)]
+            lines += ["", *markdown_table(PARTS_HEADER, view.parts)]
         if view is not None and view.probes:
-            lines += ["", "Probes:", "", *_table(PROBES_HEADER, view.probes)]
+            lines += ["", "Probes:", "", *markdown_table(PROBES_HEADER, view.probes)]
         if section.rows:
             lines += ["", *markdown_table(SECTION_HEADER, [section_cells(r) for r in section.rows])]
         if section.invalid:

@@ -21,7 +21,7 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 from harness.collect.series import has_prometheus, window_peaks, window_series
 from harness.compare import summarize
@@ -37,6 +37,7 @@ from harness.results import (
     ProbeRecord,
     Results,
     Sample,
+    Side,
     TimeseriesFile,
     Verification,
     VerificationPart,
@@ -290,7 +291,7 @@ class Runner:
             if variant not in (pair.before, pair.after):
                 continue
             run, optimization = key
-            side: Literal["before", "after"] = "after" if variant == pair.after else "before"
+            side: Side = "after" if variant == pair.after else "before"
             probed = [optimization] if optimization != ALL else [
                 o for o in OPTIMIZATIONS if o in pair.after
             ]  # fmt: skip
