@@ -434,7 +434,7 @@ def gate_command(
     $GITHUB_STEP_SUMMARY or printed as a GitLab log section where CI sets those."""
     import json
 
-    from harness.gate.comparable import require_comparable
+    from harness.gate.comparable import machine_notes, require_comparable
     from harness.gate.outputs import gate_json, publish_summary, write_gate_outputs
     from harness.gate.policy import load_policy
     from harness.gate.rules import run_gate
@@ -452,6 +452,8 @@ def gate_command(
     if reference is not None:
         require_comparable(results, reference)
     result = run_gate(results, reference, rules)
+    if reference is not None:
+        result.notes.extend(machine_notes(results, reference))
     try:
         junit_path, summary_path = write_gate_outputs(result, run_dir, results["run_id"], junit)
     except OSError as error:

@@ -12,6 +12,11 @@ from typing import Any
 from harness.errors import UserError
 from harness.results import Results
 
+# The load generator's ceiling on nginx (measured as each run starts) differing by more
+# than this share says the machine itself was busier during one run than the other.
+MACHINE_DRIFT = 0.25
+CEILING_KEY = "wrk"
+
 
 def _host_budget(results: Results) -> tuple[Any, Any]:
     host = results["budget"].get("host", {})
@@ -31,6 +36,20 @@ def incomparable(run: Results, baseline: Results) -> list[str]:
         if run[key] != baseline[key]:
             reasons.append(f"{key} {baseline[key]!r} vs the run's {run[key]!r}")
     return reasons
+
+
+def machine_notes(run: Results, baseline: Results) -> list[str]:
+    """A warning when this machine was much faster or slower during one run: a shared
+    runner's other jobs show up as a regression or an improvement of the code."""
+    before = baseline["environment"]["loadgen_max_rps"].get(CEILING_KEY)
+    now = run["environment"]["loadgen_max_rps"].get(CEILING_KEY)
+    if not before or not now or abs(now / before - 1) <= MACHINE_DRIFT:
+        return []
+    return [
+        f"⚠️ The machine's own speed differed: the load generator's ceiling ({CEILING_KEY} on "
+        f"nginx) was {before:.0f} req/s for the baseline and {now:.0f} for this run "
+        f"({now / before - 1:+.0%}); differences may be the machine's, not the code's."
+    ]
 
 
 def require_comparable(run: Results, baseline: Results) -> None:

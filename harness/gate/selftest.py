@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from harness.compare import median
-from harness.gate.comparable import require_comparable
+from harness.gate.comparable import machine_notes, require_comparable
 from harness.gate.outputs import markdown_summary
 from harness.gate.policy import Policy
 from harness.gate.rules import GateResult, run_gate
@@ -96,7 +96,9 @@ def run_self_test(
         run_dir, seconds = _run(run_options, console)
         run = load_results(run_dir)
         require_comparable(run, baseline)
-        legs.append(Leg(name, run_gate(run, baseline, policy), run["run_id"], expected, seconds))
+        result = run_gate(run, baseline, policy)
+        result.notes.extend(machine_notes(run, baseline))
+        legs.append(Leg(name, result, run["run_id"], expected, seconds))
     return SelfTest(legs, delay, base_seconds)
 
 

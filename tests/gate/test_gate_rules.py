@@ -11,7 +11,7 @@ import pytest
 
 from harness.compare import detectable_regression, detectable_shift, log_noise
 from harness.errors import UserError
-from harness.gate.comparable import require_comparable
+from harness.gate.comparable import machine_notes, require_comparable
 from harness.gate.policy import SCHEMA_FILE, Limit, Policy, Regression, load_policy, policy_schema
 from harness.gate.rules import Windows, check_limit, check_regression, run_gate
 from tests.report.synthetic import make_results, samples_for, spread
@@ -124,6 +124,16 @@ def test_expectation_and_verification_checks():
     assert checks[("verification", "db_indexes")].status == "fail"
     assert "broken" in checks[("verification", "db_indexes")].message
     assert checks[("regression", "stats_aggregate")].status == "pass"
+
+
+def test_a_machine_much_busier_during_one_run_is_said():
+    samples = samples_for("all", "api_p95_ms", spread(900, 4), spread(150, 4))
+    run, baseline = make_results(samples), make_results(samples)
+    assert machine_notes(run, baseline) == []
+    run["environment"]["loadgen_max_rps"] = {"wrk": 10000.0}
+    baseline["environment"]["loadgen_max_rps"] = {"wrk": 40000.0}
+    [note] = machine_notes(run, baseline)
+    assert "-75%" in note and "not the code's" in note
 
 
 @pytest.mark.parametrize(
