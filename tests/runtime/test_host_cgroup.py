@@ -25,7 +25,7 @@ from harness.runtime.compose.cgroup import (
 )
 from harness.units import MIB
 
-HOST = HostSpec(name="@local", cpus=2, memory_mb=4096, profile="local")
+HOST = HostSpec(name="@local", cpus=2, memory_mb=4096, shares="local")
 writable_v1 = pytest.mark.skipif(
     os.geteuid() != 0 or cgroup_version() != 1 or not os.access(CGROUP_ROOT / "memory", os.W_OK),
     reason="needs root and cgroup v1 hierarchies",
