@@ -25,6 +25,9 @@ PANEL_HEIGHT_IN = 1.6
 COLORS = {"before": "#d62728", "after": "#2ca02c"}
 PHASE_COLORS = ("#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 LINE_ALPHA = 0.55
+# A series whose range stays within this share of its largest value never moved (a
+# process's RSS wobbling by kilobytes, a queue at 0).
+FLAT_SHARE = 0.02
 
 # (variant, repeat) -> series name -> (unit, [(seconds since start, value)])
 Traces = dict[tuple[str, int], dict[str, tuple[str, list[tuple[float, float]]]]]
@@ -77,7 +80,11 @@ def _moving(traces: Traces) -> list[tuple[str, str]]:
         for name, (unit, points) in by_name.items():
             units.setdefault(name, unit)
             values[name].update(v for _, v in points)
-    return [(name, units[name]) for name in units if len(values[name]) > 1]
+
+    def moved(seen: set[float]) -> bool:
+        return max(seen) - min(seen) > FLAT_SHARE * max(abs(v) for v in seen)
+
+    return [(name, units[name]) for name in units if values[name] and moved(values[name])]
 
 
 def timeseries_chart(results: Results, run_dirs: list[Path], optimization: str,

@@ -123,9 +123,10 @@ def test_headline_rows_hold_before_after_promise_and_ci(report):
 
 
 def test_series_that_never_moved_are_left_out():
-    assert _moving(
-        {("after", 0): {"a": ("ms", [(0, 1.0), (1, 2.0)]), "q": ("tasks", [(0, 0.0), (1, 0.0)])}}
-    ) == [("a", "ms")]
+    traces = {("after", 0): {"a": ("ms", [(0, 1.0), (1, 2.0)]),
+                             "q": ("tasks", [(0, 0.0), (1, 0.0)]),
+                             "rss": ("MiB", [(0, 191.9), (1, 192.0)])}}  # fmt: skip
+    assert _moving(traces) == [("a", "ms")]
 
 
 def test_html_is_self_contained(report):
