@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import shutil
 import subprocess
@@ -11,12 +13,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from PIL import Image, ImageStat
+from rich.console import Console
 from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.report import combined, write_report
 from harness.report.dumbbell import headline_rows
 from harness.report.tables import optimization_sections
+from harness.report.terminal import print_summary, summary_json
 from harness.report.timeseries import _moving
 from harness.results import METRICS, REPORT_METRICS, load_results
 from tests.report.synthetic import make_results, samples_for, spread, write_json, write_run
@@ -188,3 +192,16 @@ def test_a_session_s_runs_combine_into_one_report(report):
         "all", "stats_aggregate", "redis_cache"
     ]  # fmt: skip
     assert len(merged["samples"]) == len(endtoend["samples"]) + len(isolate["samples"])
+
+
+def test_summary_printed_to_a_pipe_is_a_markdown_table_and_json_is_json(report):
+    run_dir, _ = report
+    out = io.StringIO()
+    print_summary(Console(file=out, width=80), run_dir)  # a file: no terminal
+    lines = out.getvalue().splitlines()
+    assert lines[2].startswith("| Optimization | Metric |")
+    rows = [line for line in lines if line.startswith("| ")]
+    assert len(rows) == 1 + len(load_results(run_dir)["summary"])  # one row a line
+    assert max(len(line) for line in rows) > 80  # never wrapped to the console's width
+    data = json.loads(summary_json(run_dir))
+    assert {row["metric"] for row in data["summary"]} >= {"api_p95_ms", "cache_hit_rate"}
