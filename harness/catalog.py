@@ -22,7 +22,7 @@ Runtime = Literal["local", "compose"]
 
 RUNTIMES: tuple[Runtime, ...] = ("local", "compose")
 # The scenarios, in the order a window set runs them.
-SCENARIOS = ("api", "concurrency", "scrape", "websocket", "frontend", "stress")
+SCENARIOS = ("api", "concurrency", "scrape", "websocket", "soak", "frontend", "stress")
 # Scenarios a runtime cannot run, and why: what only they measure is not measured there
 # (results.json's environment.not_measured gives the reason).
 UNAVAILABLE_SCENARIOS: Mapping[str, Mapping[str, str]] = {
@@ -162,8 +162,8 @@ CATALOG: tuple[Optimization, ...] = (
         "unbounded connections and message queues",
         "a bounded manager",
         _touch("api"),
-        ("websocket",),
-        ("ws_connections", "backend_memory_mb"),
+        ("websocket", "soak"),
+        ("ws_connections", "backend_memory_mb", "backend_memory_growth"),
         9,
     ),
     Optimization(

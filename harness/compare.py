@@ -5,6 +5,12 @@ A verdict needs both significance (p < alpha) and a minimum effect (|ratio - 1| 
 min_effect); with too few valid samples, or too few for the test to ever reach alpha, it is
 `inconclusive`, never `improved`. A failed verification makes the optimization `broken`.
 
+Latency percentiles (metrics with a `pooled_quantile`) stand on the requests behind them:
+given the windows' per-request latencies, a side's figure is the percentile of all its
+valid windows' requests pooled, and the ratio's CI comes from a bootstrap over windows
+(each resample draws whole windows, so the rounds' drift stays in the interval); the
+rank test still compares the windows' own percentiles.
+
 Some samples are lower bounds (`bound: "lower"`: a ladder stopped at its ceiling or at
 the load generator's limit). A side's median is then a lower bound too when one of its
 bounded values lies at or below it. A verdict stands only where raising a bounded side
@@ -15,8 +21,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
@@ -42,9 +48,13 @@ CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 9999
 # A fixed seed makes a report's CIs reproducible from its results.json.
 BOOTSTRAP_SEED = 20261129
+# Each resample of a pooled percentile pools whole windows again: fewer resamples.
+POOLED_RESAMPLES = 1999
 
 Alternative = Literal["two-sided", "greater", "less"]
 FloatArray = npt.NDArray[np.float64]
+# (optimization, metric) -> side -> one list of request latencies per valid window
+Pooled = Mapping[tuple[str, str], Mapping[str, Sequence[Sequence[float]]]]
 
 
 @dataclass(frozen=True)
@@ -198,6 +208,63 @@ def compare(
     )
 
 
+def pooled_percentile(windows: Sequence[Sequence[float]], quantile: float) -> float:
+    """The `quantile` of all the windows' requests together: the smallest latency at or
+    below which that share of them falls (locust's rule)."""
+    pooled = np.sort(np.concatenate([_array(w) for w in windows]))
+    if pooled.size == 0:
+        raise ValueError("a percentile of no requests")
+    return float(pooled[max(0, math.ceil(quantile * pooled.size) - 1)])
+
+
+def pooled_ratio_ci(
+    before: Sequence[Sequence[float]],
+    after: Sequence[Sequence[float]],
+    quantile: float,
+    config: CompareConfig = CompareConfig(),
+) -> tuple[float, float] | None:
+    """Bootstrap CI of after / before pooled percentiles, resampling whole windows."""
+    if len(before) < 2 or len(after) < 2:
+        return None
+    rng = np.random.default_rng(config.seed)
+    ratios = []
+    for _ in range(min(config.n_resamples, POOLED_RESAMPLES)):
+        b = [before[i] for i in rng.integers(0, len(before), len(before))]
+        a = [after[i] for i in rng.integers(0, len(after), len(after))]
+        base = pooled_percentile(b, quantile)
+        if base > 0:
+            ratios.append(pooled_percentile(a, quantile) / base)
+    if not ratios:
+        return None
+    tail = (1 - config.confidence) / 2 * 100
+    low, high = np.percentile(ratios, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def pool(
+    result: MetricComparison,
+    before: Sequence[Sequence[float]],
+    after: Sequence[Sequence[float]],
+    quantile: float,
+    better: Literal["lower", "higher"],
+    config: CompareConfig = CompareConfig(),
+) -> MetricComparison:
+    """`result` with its figures from the pooled requests (see the module docstring)."""
+    before_p, after_p = pooled_percentile(before, quantile), pooled_percentile(after, quantile)
+    ratio = after_p / before_p if before_p > 0 else None
+    verdict, reason = result.verdict, result.reason
+    if verdict != "inconclusive":
+        large = before_p != after_p if ratio is None else abs(ratio - 1) >= config.min_effect
+        if result.p_value is not None and result.p_value < config.alpha and large:
+            verdict = "improved" if (after_p < before_p) == (better == "lower") else "regressed"
+        else:
+            verdict = "no-change"
+    return replace(
+        result, before_median=before_p, after_median=after_p, ratio=ratio,
+        ci95=pooled_ratio_ci(before, after, quantile, config), verdict=verdict, reason=reason,
+    )  # fmt: skip
+
+
 def median_is_lower_bound(values: Sequence[float], bounded: Sequence[bool]) -> bool:
     """Whether a side's median is only a lower bound: some bounded value lies at or below
     it, so its true value, higher, could raise the median."""
@@ -232,6 +299,7 @@ def summarize(
     samples: Iterable[Sample],
     verification: Iterable[Verification],
     config: CompareConfig = CompareConfig(),
+    pooled: Pooled | None = None,
 ) -> list[SummaryRow]:
     """The results.json `summary`: one row per (optimization, metric) with samples.
 
@@ -245,9 +313,14 @@ def summarize(
     bounds: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(
         lambda: {"before": [], "after": []}
     )
+    # requests behind the valid windows' percentiles, per side, where samples say so
+    requests: dict[tuple[str, str], dict[str, int]] = {}
     for sample in samples:
         key = (sample["optimization"], sample["metric"])
         group = values[key]
+        if sample["valid"] and "requests" in sample:
+            behind = requests.setdefault(key, {"before": 0, "after": 0})
+            behind[sample["variant"]] += sample["requests"]
         if sample["valid"]:
             group[sample["variant"]].append(sample["value"])
             why = sample.get("bound_reason", "") if sample.get("bound") == LOWER else ""
@@ -257,6 +330,14 @@ def summarize(
     for (optimization, metric_id), group in values.items():
         metric = METRICS[metric_id]
         result = compare(group["before"], group["after"], metric.better, config)
+        windows = (pooled or {}).get((optimization, metric_id), {})
+        pooling = (
+            metric.pooled_quantile is not None
+            and windows.get("before") and windows.get("after")
+        )  # fmt: skip
+        if pooling and metric.pooled_quantile is not None:
+            result = pool(result, windows["before"], windows["after"],
+                          metric.pooled_quantile, metric.better, config)  # fmt: skip
         expected: Expected | None = None
         if metric.current is not None and metric.optimized is not None:
             expected = {"current": metric.current, "optimized": metric.optimized}
@@ -273,6 +354,12 @@ def summarize(
             "n_before": result.n_before,
             "n_after": result.n_after,
         }
+        if pooling:
+            row["requests_before"] = sum(len(w) for w in windows["before"])
+            row["requests_after"] = sum(len(w) for w in windows["after"])
+        elif (optimization, metric_id) in requests:
+            row["requests_before"] = requests[(optimization, metric_id)]["before"]
+            row["requests_after"] = requests[(optimization, metric_id)]["after"]
         sides = _bound_sides(group, bounds[(optimization, metric_id)])
         verdict, reason = bounded_verdict(result, "before" in sides, "after" in sides)
         row["verdict"] = verdict

@@ -83,6 +83,9 @@ class Metric:
     optimized: str | None = None
     improvement: str | None = None
     claim: Claim | None = None
+    # A latency percentile (0.95 for a p95) the summary takes over the rounds' pooled
+    # requests of the window's latency file rather than as a median of window values.
+    pooled_quantile: float | None = None
 
 
 def _m(*args: Any, **kwargs: Any) -> tuple[str, Metric]:
@@ -94,19 +97,22 @@ METRICS: dict[str, Metric] = dict(
     [
         # The report's ten rows, in its table's order.
         _m("api_p95_ms", "API Response Time (p95)", "ms", "lower",
-           "client-side p95 of GET /api/v1/projects/ in the api scenario",
-           "500ms", "100ms", "80% reduction", Claim("reduction", 0.80)),
+           "client-side p95 of GET /api/v1/projects/ in the api scenario (the report's mix)",
+           "500ms", "100ms", "80% reduction", Claim("reduction", 0.80), pooled_quantile=0.95),
         _m("db_queries_per_request", "Database Queries per Request", "count", "lower",
            "mean SQL statements per GET /api/v1/projects/",
            "10-50", "1-3", "90% reduction", Claim("reduction", 0.90)),
         _m("backend_memory_mb", "Memory Usage (Backend)", MEMORY_UNIT, "lower",
-           "peak RSS (or container memory) of all API processes during api+websocket",
-           "2GB", "800MB", "60% reduction", Claim("reduction", 0.60)),
+           "peak memory of the API (its processes' PSS, or its container's cgroup memory)"
+           " over the soak: 100 dashboards, 10 % stalled, progress at a scrape's rate,"
+           " and the api mix", "2GB", "800MB", "60% reduction", Claim("reduction", 0.60)),
         _m("worker_memory_mb", "Memory Usage (Celery)", MEMORY_UNIT, "lower",
            "peak RSS (or container memory) of all Celery processes during scrape",
            "4GB", "2GB", "50% reduction", Claim("reduction", 0.50)),
         _m("ws_connections", "WebSocket Connections", "count", "higher",
-           "concurrent WebSocket connections held with >=99% of messages delivered < 1 s",
+           "dashboard connections held (a ladder from 10; 10 % stalled, never reading; every"
+           " user's channel fed at one running scrape's rate, 4.3 messages/s) with the"
+           " reading ones' delivery p99 < 1 s, none refused, the API within its memory",
            "100", "500", "5x increase", Claim("increase", 5.0)),
         _m("frontend_initial_kb", "Frontend Initial Load", "KB", "lower",
            "bytes transferred (compressed) before the first page is interactive",
@@ -121,13 +127,18 @@ METRICS: dict[str, Metric] = dict(
            "app cache hits / (hits + misses) over the api scenario",
            "0%", "75%", "New capability", Claim("target", 0.75)),
         _m("concurrent_users", "Concurrent Users", "users", "higher",
-           "largest step of the concurrency ramp with p95 < 500 ms and errors < 1%",
+           "the report's logged-in users (list x3, stats x2, search x1, 1-3 s think time)"
+           " on a ladder from 1: the last step with p95 < 500 ms and errors < 1%",
            "50", "200", "4x increase", Claim("increase", 4.0)),
         # Supporting metrics the collectors record; not rows of the report's table.
         _m("api_p50_ms", "API Response Time (p50)", "ms", "lower",
-           "client-side median of GET /api/v1/projects/ in the api scenario"),
+           "client-side median of GET /api/v1/projects/ in the api scenario",
+           pooled_quantile=0.50),
         _m("api_p99_ms", "API Response Time (p99)", "ms", "lower",
-           "client-side p99 of GET /api/v1/projects/ in the api scenario"),
+           "client-side p99 of GET /api/v1/projects/ in the api scenario",
+           pooled_quantile=0.99),
+        _m("backend_memory_growth", "Backend Memory Growth", f"{MEMORY_UNIT}/min", "lower",
+           "least-squares slope of the API's memory over the soak's hold"),
         _m("api_rps", "API Throughput", "req/s", "higher",
            "requests per second served in the api scenario"),
         _m("api_error_rate", "API Error Rate", "ratio", "lower",
@@ -441,6 +452,27 @@ def load_latencies(path: Path) -> LatencyFile:
         return _LATENCY_ADAPTER.validate_python(_read_json(path))
     except pydantic.ValidationError as error:
         raise UserError(f"{path}: invalid latency file, {_first_error(error)}.") from None
+
+
+def pooled_latencies(
+    run_dir: Path, samples: list[Sample]
+) -> dict[tuple[str, str], dict[str, list[list[float]]]]:
+    """Per (optimization, metric) and side, the request latencies of each valid window of a
+    pooled percentile (a metric with `pooled_quantile`) whose latency file exists."""
+    pooled: dict[tuple[str, str], dict[str, list[list[float]]]] = {}
+    for sample in samples:
+        metric = METRICS[sample["metric"]]
+        if metric.pooled_quantile is None or not sample["valid"]:
+            continue
+        where = (sample["optimization"], sample["variant"], sample["repeat"])
+        path = window_file(run_dir, LATENCIES_DIR, *where)
+        if not path.exists():
+            continue
+        latencies = load_latencies(path)["latencies_ms"]
+        if latencies:
+            sides = pooled.setdefault((sample["optimization"], sample["metric"]), {})
+            sides.setdefault(sample["variant"], []).append(latencies)
+    return pooled
 
 
 def load_timeseries(path: Path) -> TimeseriesFile:

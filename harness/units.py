@@ -12,6 +12,7 @@ from __future__ import annotations
 KIB = 1024  # bytes
 MIB = 1024 * 1024  # bytes
 KIB_PER_MIB = 1024
+SECONDS_PER_MIN = 60.0
 MEMORY_UNIT = "MiB"  # the unit label of every memory figure chrono-bench prints or stores
 
 

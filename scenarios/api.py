@@ -1,8 +1,9 @@
 """The api scenario: the report's locustfile against the API, in one window per variant.
 
-Measures client-side latency of `GET /api/v1/projects/` (p50/p95/p99), throughput and
-errors (locust), statements per request and cache hits (the app's Prometheus metrics),
-and the peak RSS of all API processes.
+Measures client-side latency of `GET /api/v1/projects/` (p50/p95/p99, each with the
+number of requests behind it; the runner keeps the window's latencies so the summary
+can pool the rounds' requests), throughput and errors (locust), statements per request
+and cache hits (the app's Prometheus metrics).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from pathlib import Path
 import psycopg
 
 from harness.collect.locust import AGGREGATE, EndpointStats, expand
-from harness.collect.memory import PeakMemory
 from harness.collect.prometheus import PrometheusWindow, increase
 from harness.load.local import run_locust
 from harness.load.spec import LOCUSTFILES, LocustSpec
@@ -63,7 +63,7 @@ class ApiScenario:
     name = "api"
     metrics = (
         "api_p95_ms", "api_p50_ms", "api_p99_ms", "api_rps", "api_error_rate",
-        "db_queries_per_request", "cache_hit_rate", "backend_memory_mb",
+        "db_queries_per_request", "cache_hit_rate",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -95,15 +95,10 @@ class ApiScenario:
     def run(self, target: Target, profile: MeasureProfile, out_dir: Path) -> WindowRecord:
         prometheus = PrometheusWindow(target.prometheus_url, QUERIES, PROMETHEUS_JOBS)
         prometheus.begin()
-        memory = PeakMemory("api", target.api_pids)
-        memory.begin()
-        try:
-            result = run_locust(self.spec(target, profile), out_dir, self.name, target.placement)
-        finally:
-            readings = memory.end()
+        result = run_locust(self.spec(target, profile), out_dir, self.name, target.placement)
         # The closing scrape must land before anything restarts the API.
         scraped_until = prometheus.scrape_after(result.finished_at)
-        readings.update(result.loadgen)
+        readings = dict(result.loadgen)
         # the load generator saturated, or lost locust workers: the load fell short
         invalid = result.invalid_reason
         return WindowRecord(
@@ -129,15 +124,15 @@ class ApiScenario:
             "api_error_rate": total.failure_ratio,
             "db_queries_per_request": server["statements_per_request"],
             "cache_hit_rate": cache_hit_rate(server["cache_hits"], server["cache_misses"]),
-            "backend_memory_mb": record.readings["api.rss_peak_mb"],
         }
+        measured = [_measure(m, value, record.invalid_reason) for m, value in values.items()]
         if projects is not None and projects.requests:
-            values |= {
-                "api_p50_ms": projects.p50_ms,
-                "api_p95_ms": projects.p95_ms,
-                "api_p99_ms": projects.p99_ms,
-            }
-        return [_measure(metric, value, record.invalid_reason) for metric, value in values.items()]
+            for metric, value in (("api_p50_ms", projects.p50_ms),
+                                  ("api_p95_ms", projects.p95_ms),
+                                  ("api_p99_ms", projects.p99_ms)):  # fmt: skip
+                measured.append(replace(_measure(metric, value, record.invalid_reason),
+                                        requests=projects.requests))  # fmt: skip
+        return measured
 
 
 def _latencies(projects: EndpointStats | None) -> LatencyFile | None:

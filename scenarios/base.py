@@ -27,6 +27,11 @@ class Measurement:
     value: float
     valid: bool = True
     invalid_reason: str | None = None
+    # Only a lower bound, and why (a ladder that stopped at its ceiling or at the load
+    # generator's limit); None: exact.
+    bound_reason: str | None = None
+    # How many requests stand behind a latency percentile.
+    requests: int | None = None
 
 
 @dataclass

@@ -1,13 +1,17 @@
-"""The concurrency scenario: the largest user count the API serves within its SLO.
+"""The concurrency scenario: how many of the report's users the API serves within its SLO.
 
-A step ramp (scenarios/locustfiles/concurrency.py) adds users until a step's p95 passes
-500 ms or its errors 1 %; `concurrent_users` is the last step before that (0 if even the
-first step misses).
+The users of the report's locustfile (scenarios/locustfiles/concurrency.py: logged in,
+list x3, stats x2, search x1, 1-3 s think time) on a ladder (scenarios/ladder.py) from
+one user up, until a step's p95 passes 500 ms or its errors 1 %. `concurrent_users` is
+the last step that held, exact; or a lower bound when the ladder stopped at its ceiling
+or at the load generator's limit.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from harness.load.local import run_locust
@@ -15,31 +19,19 @@ from harness.load.spec import LOCUSTFILES, LocustSpec
 from harness.runtime.target import Target
 from scenarios.api import bench_project_ids
 from scenarios.base import Measurement, WindowRecord
-from scenarios.profiles import MeasureProfile
+from scenarios.ladder import LadderSpec, Step, replay
+from scenarios.profiles import REPORT_WAIT_S, MeasureProfile
 
-P95_SLO_MS = 500.0
-MAX_ERROR_RATIO = 0.01
+# The last step's slow requests must finish and count, not be cut off.
 STOP_TIMEOUT_S = 15.0
+# What a step costs beyond its hold: judging it, spawning its users (locustfile).
+STEP_OVERHEAD_S = 3.0
 
 
-def step_passes(times_ms: list[float], errors: int) -> bool:
-    if not times_ms:
-        return False
-    ordered = sorted(times_ms)
-    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    return p95 < P95_SLO_MS and errors / len(ordered) < MAX_ERROR_RATIO
-
-
-def largest_passing_step(samples: list[tuple[int, float, bool]]) -> int:
-    """The highest user count such that it and every lower step met the SLO."""
-    best = 0
-    for users in sorted({u for u, _, _ in samples if u > 0}):
-        times = [t for u, t, _ in samples if u == users]
-        errors = sum(1 for u, _, ok in samples if u == users and not ok)
-        if not step_passes(times, errors):
-            break
-        best = users
-    return best
+def ladder_steps(spec: LadderSpec) -> int:
+    """The most steps a ladder can take: the geometric climb, then the bisection."""
+    climb = math.ceil(math.log(spec.ceiling / spec.start, spec.factor)) + 1
+    return climb + (math.ceil(math.log2(spec.ceiling)) if spec.bisect else 0)
 
 
 class ConcurrencyScenario:
@@ -53,44 +45,55 @@ class ConcurrencyScenario:
         self.project_ids = bench_project_ids(target.database_url)
 
     def warm_up(self, target: Target, profile: MeasureProfile, out_dir: Path) -> None:
-        """The api scenario's warm-up covers the same requests."""
+        """The runner's warm-up after each restart drives the same requests."""
 
     def run(self, target: Target, profile: MeasureProfile, out_dir: Path) -> WindowRecord:
         out_dir.mkdir(parents=True, exist_ok=True)
-        samples_file = out_dir / "concurrency-samples.json"
-        spec = LocustSpec(
+        samples_file = out_dir / "concurrency-steps.json"
+        samples_file.unlink(missing_ok=True)
+        spec = profile.users_ladder
+        ladder = {k: v for k, v in asdict(spec).items() if k != "unit"}
+        locust = LocustSpec(
             locustfile=LOCUSTFILES / "concurrency.py",
             host=target.api_url,
-            users=profile.ramp_step_users,
-            spawn_rate=profile.ramp_step_users,
-            duration_s=profile.ramp_step_s * (profile.ramp_max_users / profile.ramp_step_users),
+            # the ladder's shape sets the users; these only satisfy locust's options
+            users=spec.start,
+            spawn_rate=spec.start,
+            duration_s=ladder_steps(spec) * (profile.users_step_s + STEP_OVERHEAD_S),
             reset_stats=False,
-            # The last step's slow requests must finish and count, not be cut off.
             stop_timeout_s=STOP_TIMEOUT_S,
             env={
                 "CHRONO_BENCH_PROJECT_IDS": ",".join(map(str, self.project_ids)),
-                "CHRONO_BENCH_WAIT_MIN_S": str(profile.api_wait_s[0]),
-                "CHRONO_BENCH_WAIT_MAX_S": str(profile.api_wait_s[1]),
-                "CHRONO_BENCH_STEP_USERS": str(profile.ramp_step_users),
-                "CHRONO_BENCH_STEP_S": str(profile.ramp_step_s),
-                "CHRONO_BENCH_MAX_USERS": str(profile.ramp_max_users),
+                "CHRONO_BENCH_WAIT_MIN_S": str(REPORT_WAIT_S[0]),
+                "CHRONO_BENCH_WAIT_MAX_S": str(REPORT_WAIT_S[1]),
+                "CHRONO_BENCH_LADDER": json.dumps(ladder),
+                "CHRONO_BENCH_STEP_S": str(profile.users_step_s),
                 "CHRONO_BENCH_SAMPLES_FILE": str(samples_file),
             },
         )
-        result = run_locust(spec, out_dir, self.name, target.placement)
+        # One locust process: the ladder judges each step from the requests it saw, which
+        # a master does not (its workers do). Its own CPU, per second, says when it is
+        # the limit.
+        placement = replace(target.placement, load_workers=0, load_hosts=())
+        result = run_locust(locust, out_dir, self.name, placement)
         written = json.loads(samples_file.read_text()) if samples_file.exists() else {}
-        # the load generator saturated, or lost locust workers: the load fell short
-        invalid = result.invalid_reason
         return WindowRecord(
             self.name,
             result.started_at,
             result.finished_at,
             dict(result.loadgen),
-            data={"samples": [tuple(s) for s in written.get("samples", [])]},
-            invalid_reason=invalid,
+            data={"steps": written.get("steps", []), "ladder": asdict(spec)},
+            # a saturated load generator ends the ladder as a lower bound, not invalid
+            invalid_reason=None if written else f"locust wrote no steps: see {out_dir}",
         )
 
     def collect(self, target: Target, record: WindowRecord) -> list[Measurement]:
-        users = largest_passing_step(record.data["samples"])
+        spec = LadderSpec(**record.data["ladder"])
+        outcome = replay(spec, [Step.from_json(step) for step in record.data["steps"]])
         valid = record.invalid_reason is None
-        return [Measurement("concurrent_users", float(users), valid, record.invalid_reason)]
+        return [
+            Measurement(
+                "concurrent_users", float(outcome.value), valid, record.invalid_reason,
+                bound_reason=outcome.bound_reason,
+            )
+        ]  # fmt: skip

@@ -10,30 +10,36 @@ from dataclasses import dataclass
 
 from harness.errors import UserError
 from harness.upstream.corpus import CorpusConfig
+from scenarios.ladder import LadderSpec
 
 
 @dataclass(frozen=True)
 class MeasureProfile:
     name: str
     repeats: int
-    # Unmeasured load before an optimization's repeats: fills PostgreSQL's buffers.
+    # Unmeasured load after every restart of the stack (every variant switch), the same
+    # for every variant and round: fills PostgreSQL's buffers and the app's pools.
     warmup_s: float
-    # api: closed-loop users with the report's think time.
+    # api: closed-loop users of the report's mix; the p95 stands on enough requests of
+    # the measured route: each window's own in full, the rounds' pooled in quick.
     api_users: int
     api_duration_s: float
     api_wait_s: tuple[float, float]
-    # concurrency: users added per step, each step held this long, up to the maximum.
-    ramp_step_users: int
-    ramp_step_s: float
-    ramp_max_users: int
+    # concurrency: the report's users (its 1-3 s think time) on a ladder, each step held
+    # this long.
+    users_ladder: LadderSpec
+    users_step_s: float
     # scrape: domains on the stand-in, captures per domain, and how long to wait.
     scrape_domains: int
     scrape_pages_per_domain: int
     scrape_timeout_s: float
-    # websocket: connections added per step, held per step, up to the maximum.
-    ws_step: int
+    # websocket: dashboard connections (one in ten stalled) on a ladder.
+    ws_ladder: LadderSpec
     ws_step_s: float
-    ws_max: int
+    # soak: the report's 100 connections (stalled ones included) and api load, held
+    # this long while the API's memory is sampled.
+    soak_connections: int
+    soak_s: float
     # Only these scenarios run (None: every scenario the runtime can run).
     scenarios: tuple[str, ...] | None = None
 
@@ -43,21 +49,22 @@ PROFILES = {
         name="quick",
         # Four per variant: the fewest with which a rank test can reach p < 0.05.
         repeats=4,
-        warmup_s=4.0,
-        api_users=4,
-        # Short windows: a round of the demo visits 13 variants, each switch restarting
-        # processes for seconds; `full` is the profile for figures to rely on.
+        warmup_s=2.0,
+        # The target's 20 users of the report's mix; short windows (a round of the demo
+        # visits 13 variants), so the percentiles pool the four rounds' requests.
+        api_users=20,
         api_duration_s=5.0,
         api_wait_s=(0.5, 1.5),
-        ramp_step_users=10,
-        ramp_step_s=2.0,
-        ramp_max_users=40,
+        # short steps and no bisection: the demo's budget
+        users_ladder=LadderSpec(start=1, factor=2, ceiling=4096, bisect=False),
+        users_step_s=2.0,
         scrape_domains=4,
         scrape_pages_per_domain=40,
         scrape_timeout_s=40.0,
-        ws_step=100,
-        ws_step_s=1.5,
-        ws_max=300,
+        ws_ladder=LadderSpec(start=10, factor=4, ceiling=5120, bisect=False, unit="connections"),
+        ws_step_s=2.0,
+        soak_connections=100,
+        soak_s=20.0,
     ),
     # For the CI gate: only the api scenario, whose metrics the gate's policy holds to
     # account, in many short windows so that the windows' own noise allows detecting a
@@ -73,35 +80,38 @@ PROFILES = {
         api_users=8,
         api_duration_s=15.0,
         api_wait_s=(0.05, 0.15),
-        ramp_step_users=10,
-        ramp_step_s=2.0,
-        ramp_max_users=40,
+        users_ladder=LadderSpec(start=1, factor=2, ceiling=4096, bisect=False),
+        users_step_s=2.0,
         scrape_domains=4,
         scrape_pages_per_domain=40,
         scrape_timeout_s=40.0,
-        ws_step=100,
-        ws_step_s=1.5,
-        ws_max=300,
+        ws_ladder=LadderSpec(start=10, factor=4, ceiling=5120, bisect=False, unit="connections"),
+        ws_step_s=2.0,
+        soak_connections=100,
+        soak_s=20.0,
         scenarios=("api",),
     ),
     "full": MeasureProfile(
         name="full",
         repeats=7,
         warmup_s=15.0,
-        api_users=50,
-        api_duration_s=30.0,
+        # the report's think time: 20 users give about 300 list requests a window
+        api_users=20,
+        api_duration_s=60.0,
         api_wait_s=(1.0, 3.0),
-        ramp_step_users=25,
-        ramp_step_s=10.0,
-        ramp_max_users=300,
+        users_ladder=LadderSpec(start=1, factor=2, ceiling=8192, bisect=True),
+        users_step_s=10.0,
         scrape_domains=10,
         scrape_pages_per_domain=200,
         scrape_timeout_s=240.0,
-        ws_step=100,
+        ws_ladder=LadderSpec(start=10, factor=2, ceiling=10240, bisect=True, unit="connections"),
         ws_step_s=5.0,
-        ws_max=1000,
+        soak_connections=100,
+        soak_s=180.0,
     ),
 }
+# The report's locustfile: 1-3 s between a user's requests (the concurrency ladder's users).
+REPORT_WAIT_S = (1.0, 3.0)
 
 
 def get_profile(name: str) -> MeasureProfile:

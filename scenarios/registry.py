@@ -13,6 +13,7 @@ from scenarios.concurrency import ConcurrencyScenario
 from scenarios.frontend import FrontendScenario
 from scenarios.profiles import MeasureProfile, corpus_for
 from scenarios.scrape import ScrapeScenario
+from scenarios.soak import SoakScenario
 from scenarios.stress import StressScenario
 from scenarios.websocket import WebsocketScenario
 
@@ -23,7 +24,9 @@ def build_scenarios(budget: Budget | None = None) -> dict[str, Scenario]:
         ApiScenario(),
         ConcurrencyScenario(),
         ScrapeScenario(),
-        WebsocketScenario(),
+        # the API's memory budget is one of a websocket step's SLOs
+        WebsocketScenario(budget["api"].memory_mb if budget is not None else None),
+        SoakScenario(),
         FrontendScenario(),
     ]
     if budget is not None:

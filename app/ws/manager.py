@@ -7,10 +7,14 @@ process, grow without limit; a dead connection stays until its receive loop noti
 On — the report's fix, with its two flaws repaired: at most `max_per_user` connections
 per user (the next is accepted and closed with 1008, so the client sees the code rather
 than a bare HTTP 403); a bounded queue per connection that drops the oldest message when
-full; every send under a timeout, a failed or timed-out connection closed and removed;
-and a per-user, per-channel rate limit that coalesces: a message arriving within the
-interval replaces the pending one and goes out when the interval ends, so the last
-progress update is delayed, never lost (the report's limiter dropped it).
+full; every send under a timeout, a failed or timed-out connection closed and removed
+(a client that stopped reading is found once its socket's buffers fill, and a heartbeat
+every HEARTBEAT_INTERVAL_S keeps some traffic on quiet connections so that happens on
+them too); connections indexed by user and by channel, so a message costs the
+connections it goes to rather than a scan of all of them; and a per-user, per-channel
+rate limit that coalesces: a message arriving within the interval replaces the pending
+one and goes out when the interval ends, so the last progress update is delayed, never
+lost (the report's limiter dropped it).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from starlette.websockets import WebSocket, WebSocketState
@@ -28,6 +33,7 @@ from app.metrics import WS_CONNECTIONS, WS_MESSAGES_DROPPED
 
 POLICY_VIOLATION = 1008
 BOUNDED_QUEUE_MESSAGES = 100
+HEARTBEAT_INTERVAL_S = 15.0
 
 log = logging.getLogger(__name__)
 
@@ -103,21 +109,39 @@ class BoundedManager:
     max_per_user: int
     send_timeout_s: float
     min_interval_s: float
+    heartbeat_s: float = HEARTBEAT_INTERVAL_S
     by_user: dict[int, set[Client]] = field(default_factory=dict)
+    by_channel: dict[str, set[Client]] = field(default_factory=dict)
     _pending: dict[tuple[str, int], _Pending] = field(default_factory=dict)
+    _heartbeat: asyncio.Task[None] | None = None
 
     async def connect(self, ws: WebSocket, *, user_id: int, channel: str) -> Client | None:
         await ws.accept()
         mine = self.by_user.setdefault(user_id, set())
-        mine -= {c for c in mine if c.ws.client_state != WebSocketState.CONNECTED}
+        for stale in [c for c in mine if c.ws.client_state != WebSocketState.CONNECTED]:
+            await self.disconnect(stale)
+        mine = self.by_user.setdefault(user_id, set())
         if len(mine) >= self.max_per_user:
             await ws.close(code=POLICY_VIOLATION, reason="connection limit exceeded")
             return None
         client = Client(ws, user_id, channel, asyncio.Queue(maxsize=BOUNDED_QUEUE_MESSAGES))
         client.sender = asyncio.create_task(self._drain(client))
         mine.add(client)
+        self.by_channel.setdefault(channel, set()).add(client)
         WS_CONNECTIONS.inc()
+        if self._heartbeat is None:
+            self._heartbeat = asyncio.create_task(self._beat(), name="chrono-ws-heartbeat")
         return client
+
+    async def _beat(self) -> None:
+        """A ping to every connection now and then, through its queue like any message."""
+        while True:
+            await asyncio.sleep(self.heartbeat_s)
+            now = datetime.now(UTC).isoformat()
+            ping: dict[str, Any] = {"type": "ping", "data": {}, "timestamp": now}
+            for clients in list(self.by_user.values()):
+                for client in list(clients):
+                    self._enqueue(client, ping)
 
     async def _drain(self, client: Client) -> None:
         while True:
@@ -136,12 +160,19 @@ class BoundedManager:
         if client in mine:
             mine.discard(client)
             WS_CONNECTIONS.dec()
+        watching = self.by_channel.get(client.channel, set())
+        watching.discard(client)
+        if not watching:
+            self.by_channel.pop(client.channel, None)
         if not mine:
             self.by_user.pop(client.user_id, None)
             for key in [k for k in self._pending if k[1] == client.user_id]:
                 state = self._pending.pop(key)
                 if state.flush is not None:
                     state.flush.cancel()
+        if not self.by_user and self._heartbeat is not None:
+            self._heartbeat.cancel()
+            self._heartbeat = None
 
     async def disconnect(self, client: Client) -> None:
         await self._forget(client)
@@ -149,9 +180,7 @@ class BoundedManager:
             client.sender.cancel()
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
-        for user_id in {
-            c.user_id for cs in self.by_user.values() for c in cs if c.channel == channel
-        }:
+        for user_id in {c.user_id for c in self.by_channel.get(channel, ())}:
             self._rate_limited(channel, user_id, message)
 
     def _rate_limited(self, channel: str, user_id: int, message: dict[str, Any]) -> None:
@@ -181,13 +210,16 @@ class BoundedManager:
             self._deliver(channel, user_id, message)
 
     def _deliver(self, channel: str, user_id: int, message: dict[str, Any]) -> None:
-        for client in self.by_user.get(user_id, set()):
-            if client.channel != channel:
-                continue
-            if client.queue.full():
-                client.queue.get_nowait()
-                WS_MESSAGES_DROPPED.labels("queue_full").inc()
-            client.queue.put_nowait(message)
+        for client in self.by_channel.get(channel, set()):
+            if client.user_id == user_id:
+                self._enqueue(client, message)
+
+    @staticmethod
+    def _enqueue(client: Client, message: dict[str, Any]) -> None:
+        if client.queue.full():
+            client.queue.get_nowait()
+            WS_MESSAGES_DROPPED.labels("queue_full").inc()
+        client.queue.put_nowait(message)
 
     def connection_count(self) -> int:
         return sum(len(clients) for clients in self.by_user.values())

@@ -21,10 +21,9 @@ SATURATED_CPU_PCT = 90.0
 
 
 def window_is_valid(cpu_samples_pct: list[float]) -> bool:
-    """A window is valid unless the load generator's mean CPU passed the saturation mark."""
-    if not cpu_samples_pct:
-        return True
-    return sum(cpu_samples_pct) / len(cpu_samples_pct) <= SATURATED_CPU_PCT
+    """A window is valid unless the load generator passed the saturation mark in any one
+    second: a window's mean would average a saturated stretch away."""
+    return all(sample <= SATURATED_CPU_PCT for sample in cpu_samples_pct)
 
 
 class LoadgenCpu:

@@ -59,7 +59,10 @@ class LocustResult:
         if self.saturated_workers:
             return f"locust workers passed 90% CPU: {', '.join(self.saturated_workers)}"
         if self.loadgen.get("loadgen.valid", 1.0) != 1.0:
-            return f"load generator CPU {self.loadgen['loadgen.cpu_mean_pct']:.0f}% > 90%"
+            return (
+                f"load generator CPU {self.loadgen['loadgen.cpu_max_pct']:.0f}% > 90% "
+                "in one second of the window"
+            )
         return None
 
     @property

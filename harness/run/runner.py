@@ -29,6 +29,7 @@ from harness.progress import Clock, RunProgress
 from harness.results import (
     ALL,
     LATENCIES_DIR,
+    LOWER,
     METRICS,
     OPTIMIZATIONS,
     TIMESERIES_DIR,
@@ -44,6 +45,7 @@ from harness.results import (
     dump_results,
     dump_window_file,
     iso,
+    pooled_latencies,
     window_file,
 )
 from harness.run.plan import Destination, WindowSet
@@ -59,6 +61,8 @@ LOG = logging.getLogger(__name__)
 # websocket) is the peak over them.
 PEAK_METRICS = frozenset({"backend_memory_mb", "worker_memory_mb"})
 PART_ORDER = ("answers", "problem reproduced", "fix in effect", "statement counters")
+# The scenario whose warm-up (the report's request mix) runs after every variant switch.
+WARM_UP_SCENARIO = "api"
 Measured = list[tuple[WindowRecord, list[Measurement]]]
 
 
@@ -85,6 +89,11 @@ def to_samples(destination: Destination, repeat: int, measured: Measured) -> lis
                 "window": [iso(record.started_at), iso(record.finished_at)],
                 "valid": valid,
             }
+            if m.bound_reason is not None:
+                sample["bound"] = LOWER
+                sample["bound_reason"] = m.bound_reason
+            if m.requests is not None:
+                sample["requests"] = m.requests
             if not valid:
                 sample["invalid_reason"] = (
                     record.invalid_reason or m.invalid_reason or "no finite value"
@@ -143,7 +152,12 @@ class ResultsLog:
             self.write()
 
     def finish(self, clock: Clock) -> None:
-        self.results["summary"] = summarize(self.results["samples"], self.results["verification"])
+        samples = self.results["samples"]
+        self.results["summary"] = summarize(
+            samples,
+            self.results["verification"],
+            pooled=pooled_latencies(self.path.parent, samples),
+        )
         self.results["finished_at"] = iso(clock())
         self.write()
 
@@ -197,9 +211,11 @@ class Runner:
             for c in pairs
             if (i, c.optimization) in planned
         }
-        for name in {s for window_set in plan for s in window_set.scenarios()}:
+        needed = {s for window_set in plan for s in window_set.scenarios()}
+        if plan and WARM_UP_SCENARIO in self.scenarios:
+            needed.add(WARM_UP_SCENARIO)  # its mix warms every variant up
+        for name in needed:
             self.scenarios[name].prepare(self.target, self.profile)
-        self._warm_up(plan)
         for window_set in plan:
             self._measure(logs, window_set)
         for log in logs:
@@ -208,14 +224,19 @@ class Runner:
     def _live(self) -> set[tuple[int, str]]:
         return {key for key in self._comparisons if self._verdicts.get(key, True)}
 
-    def _warm_up(self, plan: Sequence[WindowSet]) -> None:
-        """Unmeasured load on the first variant: PostgreSQL's buffers and OS caches fill."""
-        if not plan:
-            return
-        self._show("warming up")
-        self.target.apply(plan[0].variant)
-        for name in plan[0].scenarios():
-            self.scenarios[name].warm_up(self.target, self.profile, self._dir("warm-up", name))
+    def _warm_up(self, window_set: WindowSet, names: Sequence[str]) -> None:
+        """Unmeasured load after every variant switch (each restarts processes): the same
+        for every variant and round, so no window starts colder than another. The api
+        scenario's mix fills PostgreSQL's buffers, the OS cache and the app's pools; then
+        each scenario adds its own (a page load, say)."""
+        self._show("warming up", _variant_dir(window_set.variant), f"round {window_set.repeat + 1}")
+        where = self._dir("warm-up", f"round-{window_set.repeat}", _variant_dir(window_set.variant))
+        mix = self.scenarios.get(WARM_UP_SCENARIO)
+        if mix is not None:
+            mix.warm_up(self.target, self.profile, where / WARM_UP_SCENARIO)
+        for name in names:
+            if name != WARM_UP_SCENARIO:
+                self.scenarios[name].warm_up(self.target, self.profile, where / name)
 
     def _measure(self, logs: Sequence[ResultsLog], window_set: WindowSet) -> None:
         live = self._live()
@@ -231,8 +252,11 @@ class Runner:
             self._answers[window_set.variant] = self.verifier.answers(self.target, self._paths)
             self._decide(logs)
         self._probe(logs, window_set, cross_check=first)
+        names = window_set.scenarios(self._live())
+        if names:
+            self._warm_up(window_set, names)
         measured: Measured = []
-        for name in window_set.scenarios(self._live()):
+        for name in names:
             self._show("measuring", label, f"{name} · round {window_set.repeat + 1}")
             scenario = self.scenarios[name]
             window_dir = self._dir(f"round-{window_set.repeat}", _variant_dir(window_set.variant))

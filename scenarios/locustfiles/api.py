@@ -34,18 +34,24 @@ class ChronoScraperUser(FastHttpUser):
         self.headers = login(self.client)
         self.project_ids = project_ids(self.client, self.headers)
 
+    def before_request(self) -> None:
+        """Called as each task starts (the concurrency ladder counts requests by it)."""
+
     @task(3)
     def list_projects(self) -> None:
+        self.before_request()
         self.client.get(f"{API}/projects/", headers=self.headers, name=PROJECTS)
 
     @task(2)
     def get_project_stats(self) -> None:
         project_id = random.choice(self.project_ids)
+        self.before_request()
         self.client.get(f"{API}/projects/{project_id}/stats", headers=self.headers, name=STATS)
 
     @task(1)
     def search(self) -> None:
         term = random.choice(SEARCH_TERMS)
+        self.before_request()
         self.client.get(
             f"{API}/search/pages?q={term}&per_page=20", headers=self.headers, name=SEARCH
         )

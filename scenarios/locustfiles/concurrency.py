@@ -1,11 +1,16 @@
-"""The concurrency ramp: the api users, added step by step until the service degrades.
+"""The concurrency ladder: the report's users, more at each step, until the service degrades.
 
-Every STEP_S seconds STEP_USERS more users join (up to MAX_USERS); the ramp stops early
-once a step misses the SLO (p95 < 500 ms, errors < 1 %). Each request is recorded with
-the user count of the step it started in and written to CHRONO_BENCH_SAMPLES_FILE when locust quits,
-so the harness computes each step's p95 and error rate exactly. As it is:
+The users are the api locustfile's (logged in; list projects x3, stats x2, search x1; the
+report's 1-3 s think time unless CHRONO_BENCH_WAIT_*_S say otherwise). A ladder
+(scenarios/ladder.py) starts at CHRONO_BENCH_LADDER's `start` users and grows by its
+`factor` every CHRONO_BENCH_STEP_S seconds until a step misses the SLO (p95 < 500 ms and
+errors < 1 % over the requests started in it), the load generator saturates (any second
+of this process above 90 % of a core) or the ceiling holds; with `bisect` it then
+narrows the gap. A step is judged EVAL_DELAY_S after it ends, so its slow requests can
+finish; one still running then has taken longer than the SLO and counts as slow. The
+steps are written to CHRONO_BENCH_SAMPLES_FILE when locust quits. As it is:
 
-    locust -f scenarios/locustfiles/concurrency.py --host http://127.0.0.1:PORT
+    locust -f scenarios/locustfiles/concurrency.py --host http://127.0.0.1:PORT --headless
 """
 
 from __future__ import annotations
@@ -13,33 +18,65 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from locust import LoadTestShape, events
 
-from scenarios.locustfiles.api import ChronoScraperUser  # noqa: F401 - the users it ramps
+from scenarios.ladder import Ladder, LadderSpec, Step, judge_requests
+from scenarios.locustfiles import api
 
-STEP_USERS = int(os.environ.get("CHRONO_BENCH_STEP_USERS", "10"))
+LADDER = LadderSpec(**json.loads(os.environ.get(
+    "CHRONO_BENCH_LADDER", '{"start": 1, "factor": 2, "ceiling": 4096, "bisect": false}'
+)))  # fmt: skip
 STEP_S = float(os.environ.get("CHRONO_BENCH_STEP_S", "10"))
-MAX_USERS = int(os.environ.get("CHRONO_BENCH_MAX_USERS", "200"))
 SAMPLES_FILE = os.environ.get("CHRONO_BENCH_SAMPLES_FILE", "")
-P95_SLO_MS = 500.0
-MAX_ERROR_RATIO = 0.01
-
-# (step users, response time ms, ok) of every request, by the step it started in
-samples: list[tuple[int, float, bool]] = []
-# (wall-clock start, users) of every step so far
-step_starts: list[tuple[float, int]] = []
-current_users = 0
+# Longer than the SLO: a request of the step still running then is certainly too slow.
+EVAL_DELAY_S = 1.0
+# New users join over this long rather than all in one instant: a step's first
+# requests would otherwise all leave together, a burst no steady load has.
+SPAWN_S = 1.0
 
 
-def users_at(moment: float) -> int:
-    users = 0
-    for start, step_users in step_starts:
-        if start > moment:
-            break
-        users = step_users
-    return users
+@dataclass
+class Window:
+    """One step in flight: its users, when it ran, what its requests did."""
+
+    users: int
+    started: float
+    ended: float | None = None
+    requests_started: int = 0
+    times_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    cpu_pct: list[float] = field(default_factory=list)
+
+    def holds(self, moment: float) -> bool:
+        return self.started <= moment and (self.ended is None or moment < self.ended)
+
+    def judge(self) -> Step:
+        return judge_requests(
+            self.users, self.times_ms, self.errors, self.requests_started, self.cpu_pct
+        )
+
+
+ladder = Ladder(LADDER)
+windows: list[Window] = []
+
+
+def window_at(moment: float) -> Window | None:
+    for window in reversed(windows):
+        if window.holds(moment):
+            return window
+    return None
+
+
+class LadderUser(api.ChronoScraperUser):
+    """The api users, each request counted in the step it starts in."""
+
+    def before_request(self) -> None:
+        window = window_at(time.time())
+        if window is not None:
+            window.requests_started += 1
 
 
 @events.request.add_listener
@@ -49,39 +86,61 @@ def record(
     if name in {"login", "setup: projects"}:
         return
     started = start_time if start_time is not None else time.time() - response_time / 1000
-    samples.append((users_at(started), float(response_time), exception is None))
+    window = window_at(started)
+    if window is not None:
+        window.times_ms.append(float(response_time))
+        window.errors += exception is not None
 
 
 @events.quitting.add_listener
 def save(**kwargs: Any) -> None:
     if SAMPLES_FILE:
         with open(SAMPLES_FILE, "w") as out:
-            json.dump({"step_users": STEP_USERS, "samples": samples}, out)
+            json.dump({"steps": [step.to_json() for step in ladder.steps]}, out)
 
 
-def step_ok(users: int) -> bool:
-    times = sorted(t for u, t, _ in samples if u == users)
-    errors = sum(1 for u, _, ok in samples if u == users and not ok)
-    if not times:
-        return True
-    p95 = times[min(len(times) - 1, int(0.95 * len(times)))]
-    return p95 < P95_SLO_MS and errors / len(times) < MAX_ERROR_RATIO
+class LadderShape(LoadTestShape):
+    """One step at a time; the next geometric step starts while the last is judged."""
 
-
-class StepRamp(LoadTestShape):
     def __init__(self) -> None:
         super().__init__()
-        self.started = time.monotonic()
+        self.cpu_at = (time.monotonic(), time.process_time())
+        self.pending: Window | None = None
+
+    def _sample_cpu(self) -> None:
+        wall, cpu = time.monotonic(), time.process_time()
+        if wall > self.cpu_at[0] and windows:
+            windows[-1].cpu_pct.append(100 * (cpu - self.cpu_at[1]) / (wall - self.cpu_at[0]))
+        self.cpu_at = (wall, cpu)
+
+    def _open(self, users: int) -> None:
+        windows.append(Window(users, time.time()))
 
     def tick(self) -> tuple[int, float] | None:
-        global current_users
-        step = int((time.monotonic() - self.started) // STEP_S) + 1
-        users = min(step * STEP_USERS, MAX_USERS)
-        if users != current_users and current_users and not step_ok(current_users):
-            return None
-        if step * STEP_USERS > MAX_USERS and users == current_users:
-            return None
-        if users != current_users:
-            step_starts.append((time.time(), users))
-        current_users = users
-        return users, float(STEP_USERS)
+        now = time.time()
+        self._sample_cpu()
+        if not windows:
+            self._open(LADDER.start)
+        current = windows[-1]
+        if current.ended is None and now >= current.started + STEP_S:
+            current.ended = now
+            self.pending = current
+            if ladder.climbing:
+                # the likely next step, started now; dropped if the judged one failed
+                following = ladder.grow(current.users)
+                if following > current.users:
+                    self._open(following)
+        pending = self.pending
+        if pending is not None and now >= (pending.ended or now) + EVAL_DELAY_S:
+            ladder.record(pending.judge())
+            self.pending = None
+            load = ladder.next_load()
+            if load is None:
+                return None
+            if windows[-1].ended is not None or windows[-1].users != load:
+                if windows[-1].ended is None:
+                    windows[-1].ended = now
+                self._open(load)
+        users = windows[-1].users
+        previous = windows[-2].users if len(windows) > 1 else 0
+        return users, max(1.0, abs(users - previous) / SPAWN_S)

@@ -92,13 +92,22 @@ def test_busy_load_generator_makes_the_window_invalid(spawn) -> None:
     # A spinning process gets a whole core on a quiet machine, less when the machine is
     # shared: check the reading is a real one and the verdict follows the 90 % rule.
     assert readings["loadgen.cpu_mean_pct"] > 50
-    expected_valid = readings["loadgen.cpu_mean_pct"] <= 90
+    expected_valid = readings["loadgen.cpu_max_pct"] <= 90
     assert readings["loadgen.valid"] == float(expected_valid)
 
 
 @pytest.mark.parametrize(
     ("samples", "valid"),
-    [([], True), ([10.0, 20.0], True), ([90.0], True), ([93.0, 85.0], True), ([99.0, 92.0], False)],
+    [
+        ([], True),
+        ([10.0, 20.0], True),
+        ([90.0], True),
+        ([99.0, 92.0], False),
+        # one saturated second among idle ones: the mean (19 %) would have hidden it
+        ([10.0] * 9 + [100.0], False),
+    ],
 )
-def test_window_validity_is_the_mean_against_90_percent(samples: list[float], valid: bool) -> None:
+def test_window_validity_is_any_second_against_90_percent(
+    samples: list[float], valid: bool
+) -> None:
     assert window_is_valid(samples) is valid

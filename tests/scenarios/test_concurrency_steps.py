@@ -1,28 +1,34 @@
-"""The concurrency metric: the largest step such that it and every lower step met the SLO."""
+"""A concurrency step from its requests: p95 < 500 ms and errors < 1 %, unfinished ones slow."""
 
 from __future__ import annotations
 
 import pytest
 
-from scenarios.concurrency import largest_passing_step
+from scenarios.ladder import judge_requests
 
 FAST, SLOW = 100.0, 900.0
-ONE_ERROR_IN_21_AT_20 = [(20, FAST, False)] + [(20, FAST, True)] * 20
+# (case, finished latencies, errors, requests started, passed)
 CASES = [
-    ("every step fast", [(10, FAST, True)] * 20 + [(20, FAST, True)] * 20, 20),
-    ("second step slow", [(10, FAST, True)] * 20 + [(20, SLOW, True)] * 20, 10),
-    ("first step slow", [(10, SLOW, True)] * 20 + [(20, FAST, True)] * 20, 0),
-    (
-        "errors over 1 %",
-        [(10, FAST, True)] * 20 + [(20, FAST, False)] + [(20, FAST, True)] * 20,
-        10,
-    ),
-    ("p95 just under", [(10, FAST, True)] * 95 + [(10, SLOW, True)] * 4, 10),
-    ("p95 over", [(10, FAST, True)] * 90 + [(10, SLOW, True)] * 10, 0),
-    ("no requests", [], 0),
+    ("every request fast", [FAST] * 40, 0, 40, True),
+    ("p95 just under: 5 % slow", [FAST] * 95 + [SLOW] * 5, 0, 100, True),
+    ("p95 over: 6 % slow", [FAST] * 94 + [SLOW] * 6, 0, 100, False),
+    ("one error in 100 is 1 %, not under it", [FAST] * 100, 1, 100, False),
+    ("fast finished ones, but 10 % still running", [FAST] * 90, 0, 100, False),
+    ("no request at all", [], 0, 0, False),
 ]
 
 
-@pytest.mark.parametrize(("case", "samples", "expected"), CASES, ids=[c[0] for c in CASES])
-def test_largest_passing_step(case: str, samples: list, expected: int) -> None:
-    assert largest_passing_step(samples) == expected
+@pytest.mark.parametrize(
+    ("times", "errors", "started", "passed"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_step_slo(times: list[float], errors: int, started: int, passed: bool) -> None:
+    step = judge_requests(10, times, errors, started, [20.0])
+    assert step.passed is passed, step.detail
+    assert not step.loadgen_bound
+
+
+def test_a_saturated_second_marks_the_step_load_generator_bound() -> None:
+    step = judge_requests(640, [FAST] * 100, 0, 100, [40.0, 95.0, 50.0])
+    assert step.passed and step.loadgen_bound and step.cpu_max_pct == 95.0

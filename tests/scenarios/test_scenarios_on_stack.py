@@ -31,14 +31,19 @@ from harness.runtime.local.monitoring import CELERY_QUEUES
 from harness.runtime.local.stack import LocalStack
 from harness.runtime.variants import comparisons
 from scenarios.api import ApiScenario
+from scenarios.base import Measurement
 from scenarios.concurrency import ConcurrencyScenario
+from scenarios.ladder import LadderSpec
 from scenarios.profiles import get_profile
 from scenarios.scrape import ScrapeScenario
+from scenarios.soak import SoakScenario
 from scenarios.websocket import WebsocketScenario
 
 SHORT = replace(
-    get_profile("quick"), api_duration_s=4.0, warmup_s=2.0, ramp_step_s=2.0, ramp_max_users=20,
-    scrape_domains=2, ws_step=20, ws_step_s=1.0, ws_max=40,
+    get_profile("quick"), api_duration_s=4.0, warmup_s=2.0, scrape_domains=2,
+    users_ladder=LadderSpec(start=1, factor=2, ceiling=64, bisect=False), users_step_s=2.0,
+    ws_ladder=LadderSpec(start=10, factor=2, ceiling=40, bisect=False, unit="connections"),
+    ws_step_s=1.0, soak_connections=20, soak_s=6.0,
 )  # fmt: skip
 pytestmark = pytest.mark.slow
 
@@ -55,7 +60,8 @@ def test_api_scenario_prepares_runs_and_collects_every_metric(
     assert set(measured) == set(scenario.metrics)
     assert all(math.isfinite(m.value) for m in measured.values())
     assert measured["api_rps"].value > 0
-    assert measured["backend_memory_mb"].value > 10
+    # each percentile says how many requests stand behind it
+    assert measured["api_p95_ms"].requests == record.data["stats"]["projects"].requests > 0
     assert (tmp_path / "api.log").exists()
 
 
@@ -143,7 +149,9 @@ def _running_children() -> list[psutil.Process]:
     return running
 
 
-@pytest.mark.parametrize("scenario_class", [ConcurrencyScenario, ScrapeScenario, WebsocketScenario])
+@pytest.mark.parametrize(
+    "scenario_class", [ConcurrencyScenario, ScrapeScenario, WebsocketScenario, SoakScenario]
+)
 def test_scenario_contract(seeded_stack: LocalStack, tmp_path: Path, scenario_class: type) -> None:
     scenario = scenario_class()
     scenario.prepare(seeded_stack, SHORT)
@@ -158,5 +166,33 @@ def test_scenario_contract(seeded_stack: LocalStack, tmp_path: Path, scenario_cl
         assert measured["scrape_pages_per_min"].value > 0
         assert measured["worker_memory_mb"].value > 10
         assert math.isfinite(measured["critical_task_wait_ms"].value)
+    if scenario.name == "concurrency":
+        _assert_ladder_ran_to_its_end(record.data["steps"], measured["concurrent_users"])
     if scenario.name == "websocket":
         assert measured["ws_connections"].value > 0, record.data
+        for step in record.data["steps"]:  # one in ten stalled, the rest read
+            assert step["extra"]["stalled"] == step["load"] // 10, step
+    if scenario.name == "soak":
+        hold = record.data["hold"]["extra"]
+        assert hold["connections"] == SHORT.soak_connections and hold["stalled"] == 2, hold
+        assert hold["messages"] > 0 and hold["refused"] == 0, hold
+        assert measured["backend_memory_mb"].value > 10
+        assert math.isfinite(measured["backend_memory_growth"].value)
+
+
+def _assert_ladder_ran_to_its_end(steps: list[dict], users: Measurement) -> None:
+    """The ladder climbed geometrically from one user, every step but the last held, and
+    it stopped for a stated reason: the last step missed its SLO (the value is the step
+    before, exact), or the ceiling held or the load generator saturated (a lower bound).
+    This stack runs the baseline, whose N+1 project list takes seconds even alone, so
+    its ladder usually ends at its first step with 0."""
+    loads = [step["load"] for step in steps]
+    assert loads == [2**i for i in range(len(loads))], loads
+    last = steps[-1]
+    assert all(step["passed"] for step in steps[:-1]), steps
+    if users.bound_reason is None:  # exact: the last step missed its SLO
+        assert not last["passed"] and not last["loadgen_bound"], last
+        assert users.value == (loads[-2] if len(loads) > 1 else 0)
+    else:  # a lower bound: the ceiling held, or the load generator saturated
+        assert last["load"] == SHORT.users_ladder.ceiling or last["loadgen_bound"], last
+    assert users.value >= 1, steps

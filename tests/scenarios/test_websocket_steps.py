@@ -1,27 +1,36 @@
-"""ws_connections: the largest step that kept every connection and delivered on time."""
+"""A websocket step from what its readers received: delay until a message or a newer one."""
 
 from __future__ import annotations
 
-import pytest
+import math
 
-from scenarios.websocket import held_steps
+from scenarios.ws_client import Reader, delays, quantile
 
-
-def step(connections: int, held: int, expected: int, on_time: int) -> dict:
-    return {"connections": connections, "held": held, "expected": expected,
-            "on_time": on_time, "p99_ms": 10.0}  # fmt: skip
+SENT = [0.0, 0.4, 0.8, 1.2]
 
 
-CASES = [
-    ("all held", [step(50, 50, 100, 100), step(100, 100, 200, 200)], 100),
-    ("late messages", [step(50, 50, 100, 100), step(100, 100, 200, 197)], 50),
-    ("a connection refused", [step(50, 50, 100, 100), step(100, 95, 190, 190)], 50),
-    ("nothing published", [step(50, 50, 0, 0)], 0),
-    ("99 % exactly", [step(50, 50, 100, 99)], 50),
-]
+def reader(received: list[tuple[int, float]]) -> Reader:
+    return Reader(user_id=1, url="ws://unused", received=received, opened=True)
 
 
-@pytest.mark.parametrize(("case", "steps", "expected"), CASES, ids=[c[0] for c in CASES])
-def test_held_steps(case: str, steps: list, expected: int) -> None:
-    passed = held_steps(steps)
-    assert (passed[-1]["connections"] if passed else 0) == expected
+def test_each_message_is_late_by_its_own_arrival() -> None:
+    got = delays(reader([(0, 0.05), (1, 0.45), (2, 0.85), (3, 1.25)]), SENT, range(4), 5.0)
+    assert [round(d, 2) for d in got] == [0.05, 0.05, 0.05, 0.05]
+
+
+def test_a_coalesced_message_counts_until_a_newer_one_arrives() -> None:
+    # message 1 was replaced by 2 (a bounded manager coalescing): it waited until 2 came
+    got = delays(reader([(0, 0.05), (2, 0.9), (3, 1.25)]), SENT, range(4), 5.0)
+    assert [round(d, 2) for d in got] == [0.05, 0.5, 0.1, 0.05]
+
+
+def test_a_message_never_followed_is_late_forever() -> None:
+    got = delays(reader([(0, 0.05), (1, 0.45)]), SENT, range(4), 5.0)
+    assert got[2:] == [math.inf, math.inf]
+    # and one that came after the step was judged is not counted as on time
+    assert delays(reader([(3, 6.0)]), SENT, range(3, 4), 5.0) == [math.inf]
+
+
+def test_p99_of_a_hundred_with_two_late_is_late() -> None:
+    assert quantile([0.1] * 98 + [math.inf] * 2, 0.99) == math.inf
+    assert quantile([0.1] * 99 + [math.inf], 0.99) == 0.1

@@ -1,0 +1,173 @@
+"""A load ladder run to failure: which load to try next, and what the steps so far measured.
+
+Steps grow geometrically from `start` (1 user, 10 connections) until one misses its SLO;
+with `bisect` (the full profile) the ladder then halves the gap between the last step
+that held and the first that failed until it is within `resolution` of the former. A
+ladder that stops for another reason says so, and its value is a lower bound: the load
+generator at its limit on a step (any second of it above SATURATED_CPU_PCT of a core:
+a window's mean would average the saturation of the top step away), or the profile's
+safety ceiling held.
+
+Pure and free of heavy imports: the locust process (scenarios/locustfiles/concurrency.py)
+and the WebSocket client process (scenarios/ws_client.py) drive a ladder themselves, and
+the scenarios read its outcome.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SATURATED_CPU_PCT = 90.0
+# The concurrency ladder's SLO per step (the report's bar for a usable API).
+P95_SLO_MS = 500.0
+MAX_ERROR_RATIO = 0.01
+LOWER = "lower"  # harness.results.LOWER: the scenarios' processes import nothing of harness
+
+
+@dataclass(frozen=True)
+class LadderSpec:
+    """How a ladder climbs: from `start`, times `factor` a step, never above `ceiling`."""
+
+    start: int
+    factor: float
+    ceiling: int
+    bisect: bool
+    # Bisection ends when the gap is at most this share of the last passing load.
+    resolution: float = 0.1
+    unit: str = "users"
+
+    def __post_init__(self) -> None:
+        if self.start < 1 or self.factor <= 1 or self.ceiling < self.start:
+            raise ValueError(f"a ladder needs 1 <= start <= ceiling and factor > 1: {self}")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One held load: whether it met its SLO, why not, and whether the load generator
+    reached its limit during it (then the step measured the harness, not the stack)."""
+
+    load: int
+    passed: bool
+    loadgen_bound: bool = False
+    detail: str = ""
+    cpu_max_pct: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Step:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The ladder's value: exact (`bound` None) or a lower bound with its reason."""
+
+    value: int
+    bound: str | None = None
+    bound_reason: str | None = None
+    # the first load that missed its SLO, when one did
+    failed_at: int | None = None
+
+
+def saturated(cpu_samples_pct: Sequence[float]) -> bool:
+    """Whether any one-second sample passed the saturation mark."""
+    return any(sample > SATURATED_CPU_PCT for sample in cpu_samples_pct)
+
+
+class Ladder:
+    """Decides the next load from the steps recorded so far (see the module docstring)."""
+
+    def __init__(self, spec: LadderSpec) -> None:
+        self.spec = spec
+        self.steps: list[Step] = []
+
+    def record(self, step: Step) -> None:
+        self.steps.append(step)
+
+    def _passed(self) -> list[int]:
+        return [s.load for s in self.steps if s.passed and not s.loadgen_bound]
+
+    def _failed(self) -> list[int]:
+        return [s.load for s in self.steps if not s.passed and not s.loadgen_bound]
+
+    @property
+    def climbing(self) -> bool:
+        """Still in the geometric phase: no step has failed or hit a limit yet."""
+        return not any(not s.passed or s.loadgen_bound for s in self.steps)
+
+    def grow(self, load: int) -> int:
+        """The geometric step after `load`, never above the ceiling."""
+        return min(max(load + 1, math.floor(load * self.spec.factor)), self.spec.ceiling)
+
+    def next_load(self) -> int | None:
+        """The load of the next step, or None when the ladder is done."""
+        if not self.steps:
+            return self.spec.start
+        last = self.steps[-1]
+        if last.loadgen_bound:
+            return None
+        failed = self._failed()
+        passed = self._passed()
+        if not failed:
+            return None if last.load >= self.spec.ceiling else self.grow(last.load)
+        if not self.spec.bisect or not passed:
+            return None
+        low = max((load for load in passed if load < min(failed)), default=0)
+        high = min(failed)
+        if low == 0 or high - low <= max(1, self.spec.resolution * low):
+            return None
+        return (low + high) // 2
+
+    def outcome(self) -> Outcome:
+        failed = self._failed()
+        first_failure = min(failed) if failed else None
+        passed = [load for load in self._passed()
+                  if first_failure is None or load < first_failure]  # fmt: skip
+        value = max(passed, default=0)
+        bound_step = next((s for s in self.steps if s.loadgen_bound), None)
+        if bound_step is not None:
+            return Outcome(
+                value, LOWER,
+                f"load-generator bound at {bound_step.load} {self.spec.unit}", first_failure,
+            )  # fmt: skip
+        if first_failure is None and value >= self.spec.ceiling:
+            return Outcome(value, LOWER, f"ceiling {self.spec.ceiling}")
+        return Outcome(value, failed_at=first_failure)
+
+
+def judge_requests(
+    users: int, times_ms: Sequence[float], errors: int, started: int, cpu_pct: Sequence[float]
+) -> Step:
+    """A users step from its requests: `started` of them began in it, `times_ms` are those
+    that finished (`errors` of them failed); one still running when the step is judged
+    has already taken longer than the SLO and counts as slow."""
+    late = max(started - len(times_ms), 0)
+    count = len(times_ms) + late
+    cpu_max = max(cpu_pct, default=0.0)
+    if count == 0:
+        return Step(users, False, saturated(cpu_pct), "no request started", cpu_max)
+    ordered = sorted(times_ms) + [math.inf] * late
+    p95 = ordered[max(0, math.ceil(0.95 * count) - 1)]
+    error_ratio = (errors + late) / count
+    passed = p95 < P95_SLO_MS and error_ratio < MAX_ERROR_RATIO
+    p95_text = f"{p95:.0f} ms" if math.isfinite(p95) else "unfinished"
+    return Step(
+        users, passed, saturated(cpu_pct),
+        f"p95 {p95_text}, errors {error_ratio:.1%} of {count} requests", cpu_max,
+        {"requests": count, "p95_ms": p95 if math.isfinite(p95) else None,
+         "error_ratio": error_ratio},
+    )  # fmt: skip
+
+
+def replay(spec: LadderSpec, steps: Sequence[Step]) -> Outcome:
+    """The outcome of steps a ladder process recorded."""
+    ladder = Ladder(spec)
+    for step in steps:
+        ladder.record(step)
+    return ladder.outcome()

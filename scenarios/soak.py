@@ -1,0 +1,90 @@
+"""The soak scenario: the API's memory over a fixed time, with the report's 100 dashboards.
+
+The report's "current" holds 100 WebSocket connections; here one in ten of them is
+stalled (scenarios/ws_client.py) while progress flows to all at a running scrape's rate,
+and the api mix (scenarios/locustfiles/api.py) keeps the API busy meanwhile. The API's
+memory is sampled throughout: its PSS on the local runtime (a page shared by its forked
+workers counts once), its container's cgroup memory on compose. `backend_memory_mb` is
+the peak; `backend_memory_growth` the least-squares slope over the hold, in MiB per
+minute: a manager whose queues grow without bound shows as a slope, a bounded one stays
+flat.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from harness.collect.memory import growth_per_min
+from harness.load.local import run_locust
+from harness.load.spec import LocustResult
+from harness.runtime.target import Target
+from scenarios.api import ApiScenario
+from scenarios.base import Measurement, WindowRecord
+from scenarios.profiles import MeasureProfile
+from scenarios.websocket import create_users, run_client
+from scenarios.ws_client import CONNECTIONS_PER_USER
+
+# Opening the connections and closing them again, beyond the hold.
+CLIENT_SLACK_S = 60.0
+
+
+class SoakScenario:
+    name = "soak"
+    metrics = ("backend_memory_mb", "backend_memory_growth")
+
+    def __init__(self) -> None:
+        self.users: list[dict[str, Any]] = []
+        self.api = ApiScenario()
+
+    def prepare(self, target: Target, profile: MeasureProfile) -> None:
+        self.users = create_users(
+            target, math.ceil(profile.soak_connections / CONNECTIONS_PER_USER), "soak-"
+        )
+        self.api.prepare(target, profile)
+
+    def warm_up(self, target: Target, profile: MeasureProfile, out_dir: Path) -> None:
+        """Nothing of its own: the runner's warm-up after each restart drives the API."""
+
+    def run(self, target: Target, profile: MeasureProfile, out_dir: Path) -> WindowRecord:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        users_file = out_dir / "soak-users.json"
+        users_file.write_text(json.dumps(self.users))
+        load: list[LocustResult] = []
+        locust = threading.Thread(
+            target=lambda: load.append(run_locust(
+                self.api.spec(target, replace(profile, api_duration_s=profile.soak_s)),
+                out_dir, "soak-api", target.placement,
+            )),
+            name="soak-api-load", daemon=True,
+        )  # fmt: skip
+        locust.start()
+        args = ["--users", str(users_file), "--hold", str(profile.soak_connections),
+                "--hold-s", str(profile.soak_s)]  # fmt: skip
+        result, memory, started, finished = run_client(
+            target, out_dir, self.name, args, profile.soak_s + CLIENT_SLACK_S, pss=True
+        )
+        locust.join()
+        held_from = result["hold"]["extra"].get("held_from", started)
+        timed = [(t, v) for t, v in memory.timed if t >= held_from]
+        invalid = load[0].invalid_reason if load else "the api load did not run"
+        return WindowRecord(
+            self.name, started, finished,
+            {"api.peak_mb": max((v for _, v in memory.timed), default=math.nan),
+             "api.growth_mib_per_min": growth_per_min(timed)},
+            data={"hold": result["hold"], "samples": len(timed)},
+            invalid_reason=invalid,
+        )  # fmt: skip
+
+    def collect(self, target: Target, record: WindowRecord) -> list[Measurement]:
+        valid = record.invalid_reason is None
+        return [
+            Measurement("backend_memory_mb", record.readings["api.peak_mb"], valid,
+                        record.invalid_reason),
+            Measurement("backend_memory_growth", record.readings["api.growth_mib_per_min"],
+                        valid, record.invalid_reason),
+        ]  # fmt: skip
