@@ -53,8 +53,9 @@ from harness.run.probes import Prober
 from harness.run.verify import Answer, HttpVerifier, compare_answers
 from harness.runtime.target import Target
 from harness.runtime.variants import Comparison, Variant
+from harness.upstream.corpus import build_corpus
 from scenarios.base import Measurement, Scenario, WindowRecord
-from scenarios.profiles import MeasureProfile
+from scenarios.profiles import MeasureProfile, corpus_for
 
 LOG = logging.getLogger(__name__)
 # A metric several scenarios of one window set measure (API memory during api and
@@ -184,7 +185,7 @@ class Runner:
         self.progress = progress
         self.clock = clock
         self.verifier: Verifier = verifier or HttpVerifier()
-        self.prober = prober or Prober()
+        self.prober = prober or Prober(corpus=build_corpus(corpus_for(profile)))
         self._answers: dict[Variant, dict[str, Answer]] = {}
         # each comparison's parts so far; a failed part stays failed
         self._parts: dict[tuple[int, str], dict[str, VerificationPart]] = defaultdict(dict)
