@@ -160,7 +160,6 @@ def test_scenario_contract(seeded_stack: LocalStack, tmp_path: Path, scenario_cl
     assert record.scenario == scenario.name and record.finished_at > record.started_at
     measured = {m.metric: m for m in scenario.collect(seeded_stack, record)}
     assert set(measured) == set(scenario.metrics)
-    assert all(m.value >= 0 for m in measured.values() if math.isfinite(m.value))
     if scenario.name == "scrape":
         assert record.invalid_reason is None, record.invalid_reason
         assert measured["scrape_pages_per_min"].value > 0
