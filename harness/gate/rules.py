@@ -4,10 +4,11 @@
   absolute `max` or `min`; level `error` fails, `warn` reports.
 - **regression**: the run's after windows against the baseline's after windows (or, with
   `within`, the run's before). It fails when the one-sided Mann-Whitney test says the run
-  is worse with p < alpha AND the ratio of medians, oriented so that > 1 is worse, passes
-  1 + `max_regression`: significance alone cries wolf on a tiny real drift, the ratio
-  alone on noise. Otherwise the check prints the smallest regression it could have
-  detected with probability `power` at its sample counts and the windows' own noise
+  is worse with p < alpha, the ratio of medians, oriented so that > 1 is worse, passes
+  1 + `max_regression`, and its bootstrap 95 % CI lies wholly on the worse side:
+  significance alone cries wolf on a tiny real drift, the ratio alone on noise.
+  Otherwise the check prints the smallest regression it could have detected with
+  probability `power` at its sample counts and the windows' own noise
   (`detectable_regression`); when that exceeds `max_regression` the check is
   inconclusive: skipped, or failed when the rule is `required`.
 - **expectation**: inside the run, after vs before must be `improved` and reach
@@ -177,7 +178,10 @@ def check_regression(
         f"median {ref_text} -> {cur_text} ({change}), one-sided p={p:.3g}{ci_text}; "
         f"n={n_ref}/{n_cur}, detectable {fmt_share(detectable)}, allowed {allowed:.0%}"
     )
-    regressed = p < policy.alpha and ratio > 1 + allowed
+    # the bootstrap CI of current/baseline must exclude "no worse" too: with few windows
+    # of a bimodal noise (a machine busy for part of a run) the rank test alone cries wolf
+    ci_worse = ci is not None and (ci[0] > 1 if lower_is_better else ci[1] < 1)
+    regressed = p < policy.alpha and ratio > 1 + allowed and ci_worse
     # Which way a lower bound moves the true worse-ratio (see the module's docstring):
     # the side where "more" is worse being a bound makes the ratio a lower bound of the
     # truth (a regression stands), the other side makes it an upper bound (a pass stands).
