@@ -69,6 +69,11 @@ RANGE_QUERIES: tuple[SeriesQuery, ...] = (
         f'max by (key) (redis_key_size{{key=~"{"|".join(CELERY_QUEUES)}"}})',
     ),
     SeriesQuery("ws_connections_open", "connections", "sum(chrono_ws_connections)"),
+    # what the bounded manager gives up: coalesced, queue_full (oldest dropped), send_failed
+    SeriesQuery(
+        "ws_dropped_{reason}", "messages/s",
+        "sum by (reason) (rate(chrono_ws_messages_dropped_total[$rate]))",
+    ),
 )  # fmt: skip
 
 # Instant queries over the window, in PrometheusWindow's `$end`/`$range` notation.
