@@ -39,6 +39,11 @@ def login(client: FastHttpSession) -> dict[str, str]:
     return {"Authorization": f"Bearer {_token}"}
 
 
+def logged_in() -> bool:
+    """Whether this process's benchmark user has logged in."""
+    return _token is not None
+
+
 def project_ids(client: FastHttpSession, headers: dict[str, str]) -> list[int]:
     """The benchmark user's own project ids: given by the harness, or listed once."""
     global _project_ids
