@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from scenarios.ws_client import Reader, delays, quantile
+from harness.results import METRICS
+from scenarios.ws_client import PUBLISH_HZ, STALL_EVERY, Reader, delays, quantile
 
 SENT = [0.0, 0.4, 0.8, 1.2]
 
@@ -34,3 +35,9 @@ def test_a_message_never_followed_is_late_forever() -> None:
 def test_p99_of_a_hundred_with_two_late_is_late() -> None:
     assert quantile([0.1] * 98 + [math.inf] * 2, 0.99) == math.inf
     assert quantile([0.1] * 99 + [math.inf], 0.99) == 0.1
+
+
+def test_the_metric_states_the_stalled_share_and_publish_rate_the_client_uses() -> None:
+    definition = METRICS["ws_connections"].definition
+    assert f"{100 // STALL_EVERY} % stalled" in definition
+    assert f"{PUBLISH_HZ:g} messages/s" in definition
