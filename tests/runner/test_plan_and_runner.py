@@ -235,7 +235,13 @@ def test_a_probe_that_misses_the_fix_breaks_only_its_comparison(tmp_path: Path) 
     assert not parts["fix in effect"]["passed"]
     assert "redis_cache after round 1: redis_cache fix seen: False" in broken["detail"]
     assert verification["stats_aggregate"]["passed"] and verification["ws_manager"]["passed"]
+    # the statement counters are cross-checked only where the api scenario measures
     assert {p["part"] for p in verification["ws_manager"]["parts"]} == {
+        "answers",
+        "problem reproduced",
+        "fix in effect",
+    }
+    assert {p["part"] for p in verification["stats_aggregate"]["parts"]} == {
         "answers",
         "problem reproduced",
         "fix in effect",
