@@ -19,6 +19,7 @@ from harness.upstream.app import CdxSettings, create_app
 from harness.upstream.cdx import DEFAULT_BLOCK_LINES, DEFAULT_MAX_PAGE_SIZE, QUERY_MAX_LINES
 from harness.upstream.corpus import CorpusConfig, build_corpus
 from harness.upstream.faults import Conditions, FaultKind
+from harness.upstream.profiles import UPSTREAM_PROFILES
 
 ENV_PREFIX = "CHRONO_UPSTREAM_"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -64,11 +65,26 @@ def serve(
     cdx_query_max_lines: int = typer.Option(
         QUERY_MAX_LINES, envvar=_env("cdx_query_max_lines"), min=1
     ),
+    profile: str = typer.Option(
+        "",
+        envvar=_env("profile"),
+        help=f"upstream profile: {', '.join(UPSTREAM_PROFILES)} (harness/upstream/profiles.py); "
+        "empty: no rate limit, block or profile latency",
+    ),
+    time_factor: float = typer.Option(
+        1.0, envvar=_env("time_factor"), help="divide the profile's every time by this"
+    ),
     log_level: str = typer.Option("warning", envvar=_env("log_level")),
 ) -> None:
     """Serve the Wayback stand-in for one seed until interrupted."""
     if host not in LOOPBACK_HOSTS and not host.startswith("127."):
         raise UserError(f"upstream: host {host!r} is not a loopback address")
+    if profile and profile not in UPSTREAM_PROFILES:
+        raise UserError(
+            f"upstream: unknown profile {profile!r}: choose {' or '.join(UPSTREAM_PROFILES)}"
+        )
+    if time_factor <= 0:
+        raise UserError(f"upstream: time factor {time_factor:g} is not positive")
     if first_year > last_year:
         raise UserError(f"upstream: first year {first_year} is after last year {last_year}")
     try:
@@ -107,6 +123,7 @@ def serve(
         corpus,
         conditions,
         CdxSettings(cdx_block_lines, cdx_max_page_size, cdx_query_max_lines),
+        UPSTREAM_PROFILES[profile].scaled(time_factor) if profile else None,
     )
     uvicorn.run(
         app,

@@ -7,7 +7,8 @@ Routes:
   or a 302 to the nearest capture (no `Memento-Datetime`), or 404 for an unknown url. Every
   flag is answered like `id_`: the stand-in never rewrites bodies.
 - `/_admin/health`, `/_admin/faults` (GET, POST to replace), `/_admin/stats`,
-  `/_admin/served`, `POST /_admin/stats/clear`, `/_admin/corpus`: never delayed or faulted.
+  `/_admin/served`, `POST /_admin/stats/clear` (also forgets every client's rate-limit
+  history and block), `/_admin/corpus`: never limited, delayed or faulted.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from harness.upstream.admission import AdmissionMiddleware
 from harness.upstream.cdx import (
     DEFAULT_BLOCK_LINES,
     DEFAULT_MAX_PAGE_SIZE,
@@ -38,7 +40,9 @@ from harness.upstream.cdx import (
 from harness.upstream.content import CONTENT_TYPES
 from harness.upstream.corpus import Capture, Corpus
 from harness.upstream.faults import Conditions, FaultPlanner
+from harness.upstream.limits import Limiter
 from harness.upstream.middleware import ConditionsMiddleware
+from harness.upstream.profiles import UpstreamProfile
 from harness.upstream.replay import (
     exact,
     memento_datetime,
@@ -64,13 +68,22 @@ class CdxSettings:
 
 
 def create_app(
-    corpus: Corpus, conditions: Conditions | None = None, cdx: CdxSettings | None = None
+    corpus: Corpus,
+    conditions: Conditions | None = None,
+    cdx: CdxSettings | None = None,
+    profile: UpstreamProfile | None = None,
 ) -> ASGIApp:
-    """The ASGI app serving `corpus`, wrapped in the latency and fault layer."""
+    """The ASGI app serving `corpus`, wrapped in the latency and fault layer and, with a
+    profile, in its rate limits, blocks and latency (already scaled by its time factor)."""
     settings = cdx or CdxSettings()
     index = corpus.index.with_block_lines(settings.block_lines)
     planner = FaultPlanner(conditions or Conditions())
-    stats = ServerStats()
+    limiter = (
+        Limiter({"cdx": profile.cdx_limit, "web": profile.memento_limit}, profile.blocking)
+        if profile is not None
+        else None
+    )
+    stats = ServerStats(limiter.counts if limiter is not None else None)
 
     async def cdx_search(request: Request) -> Response:
         try:
@@ -141,6 +154,8 @@ def create_app(
 
     async def clear(request: Request) -> Response:
         stats.clear()
+        if limiter is not None:
+            limiter.reset()  # every client starts with an empty window and no block
         return JSONResponse(stats.snapshot())
 
     async def corpus_view(request: Request) -> Response:
@@ -165,7 +180,10 @@ def create_app(
         ]
     )
     # Outermost, so that a reset reaches the server's own transport.
-    return ConditionsMiddleware(app, planner, stats)
+    conditioned = ConditionsMiddleware(app, planner, stats)
+    if profile is None or limiter is None:
+        return conditioned
+    return AdmissionMiddleware(conditioned, profile, limiter, seed=planner.conditions.fault_seed)
 
 
 async def _body(corpus: Corpus, capture: Capture, stats: ServerStats) -> AsyncIterator[bytes]:

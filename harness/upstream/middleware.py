@@ -38,7 +38,8 @@ class _ResetDone(Exception):
     """Raised through the app once the connection has been reset."""
 
 
-def _route(path: str) -> Literal["cdx", "web"] | None:
+def route_of(path: str) -> Literal["cdx", "web"] | None:
+    """The archive route a path belongs to (None: /_admin and the rest)."""
     if path.startswith("/cdx/"):
         return "cdx"
     if path.startswith("/web/"):
@@ -107,7 +108,7 @@ class ConditionsMiddleware:
         self.stats = stats
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = _route(scope["path"]) if scope["type"] == "http" else None
+        route = route_of(scope["path"]) if scope["type"] == "http" else None
         if route is None:
             await self.app(scope, receive, send)
             return

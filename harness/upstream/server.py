@@ -25,6 +25,7 @@ from mirakuru import HTTPExecutor
 from harness.upstream.app import CdxSettings
 from harness.upstream.corpus import Corpus, CorpusConfig, build_corpus
 from harness.upstream.faults import Conditions
+from harness.upstream.profiles import UpstreamProfile
 from harness.upstream.stats import StatsSnapshot
 
 LOOPBACK = "127.0.0.1"
@@ -43,6 +44,29 @@ def _option(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def stand_in_options(
+    corpus: CorpusConfig,
+    conditions: Conditions | None = None,
+    cdx: CdxSettings | None = None,
+    profile: UpstreamProfile | None = None,
+) -> dict[str, str]:
+    """`python -m harness.upstream`'s options (without host and port) for this setup: the
+    command line's `--name value`, or the environment's CHRONO_UPSTREAM_NAME."""
+    if conditions is None:
+        conditions = profile.conditions() if profile is not None else Conditions()
+    options = {name: str(value) for name, value in dataclasses.asdict(corpus).items()}
+    for name, value in dataclasses.asdict(cdx or CdxSettings()).items():
+        options[f"cdx_{name}"] = str(value)
+    dumped = conditions.model_dump(mode="json")
+    options["fault_schedule"] = ",".join(dumped.pop("schedule"))
+    dumped["fault_applies_to"] = dumped.pop("applies_to")
+    options.update({name: str(value) for name, value in dumped.items()})
+    if profile is not None:
+        options["profile"] = profile.name
+        options["time_factor"] = repr(profile.time_factor)
+    return options
+
+
 class UpstreamServer:
     """The stand-in in a subprocess, started with `start()` or as a context manager."""
 
@@ -54,9 +78,13 @@ class UpstreamServer:
         port: int | None = None,
         log_path: Path | None = None,
         startup_timeout_s: float = STARTUP_TIMEOUT_S,
+        profile: UpstreamProfile | None = None,
     ) -> None:
         self.corpus_config = corpus or CorpusConfig()
-        self.initial_conditions = conditions or Conditions()
+        self.profile = profile
+        if conditions is None:
+            conditions = profile.conditions() if profile is not None else Conditions()
+        self.initial_conditions = conditions
         self.cdx = cdx or CdxSettings()
         self.port = port or free_port()
         self.log_path = log_path
@@ -87,16 +115,11 @@ class UpstreamServer:
             "--port",
             str(self.port),
         ]
-        for name, value in dataclasses.asdict(self.corpus_config).items():
-            args += [_option(name), str(value)]
-        for name, value in dataclasses.asdict(self.cdx).items():
-            args += [_option(f"cdx_{name}"), str(value)]
-        conditions = self.initial_conditions.model_dump(mode="json")
-        schedule = conditions.pop("schedule")
-        conditions["fault_applies_to"] = conditions.pop("applies_to")
-        for name, value in conditions.items():
-            args += [_option(name), str(value)]
-        args += ["--fault-schedule", ",".join(schedule)]
+        options = stand_in_options(
+            self.corpus_config, self.initial_conditions, self.cdx, self.profile
+        )
+        for name, value in options.items():
+            args += [_option(name), value]
         return args
 
     def start(self) -> UpstreamServer:

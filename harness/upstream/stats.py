@@ -18,12 +18,16 @@ class StatsSnapshot(TypedDict):
     statuses: dict[str, int]
     faults: dict[str, int]
     captures_served: int
+    # The upstream profile's limiter: "cdx 429", "web 429", "cdx early" / "web early" (a
+    # client back over the limit before its Retry-After), "refused", "blocks".
+    limits: dict[str, int]
 
 
 class ServerStats:
     """Thread-safe counters (bodies are generated in worker threads)."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Counter[str] | None = None) -> None:
+        self._limits = limits if limits is not None else Counter()
         self._lock = threading.Lock()
         self._requests: Counter[str] = Counter()
         self._statuses: Counter[str] = Counter()
@@ -55,6 +59,7 @@ class ServerStats:
                 statuses=dict(self._statuses),
                 faults=dict(self._faults),
                 captures_served=len(self._served),
+                limits=dict(self._limits),
             )
 
     def clear(self) -> None:
