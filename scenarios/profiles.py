@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from harness.errors import UserError
 from harness.upstream.corpus import CorpusConfig
+from harness.upstream.profiles import WAYBACK, UpstreamProfile
 from scenarios.ladder import LadderSpec
 
 
@@ -33,6 +34,9 @@ class MeasureProfile:
     scrape_domains: int
     scrape_pages_per_domain: int
     scrape_timeout_s: float
+    # scrape: the time factor that divides the Wayback upstream profile's latencies,
+    # windows and blocks (harness/upstream/profiles.py) and the scraper's pauses alike.
+    scrape_time_factor: float
     # websocket: dashboard connections (one in ten stalled) on a ladder.
     ws_ladder: LadderSpec
     ws_step_s: float
@@ -59,8 +63,9 @@ PROFILES = {
         users_ladder=LadderSpec(start=1, factor=2, ceiling=4096, bisect=False),
         users_step_s=2.0,
         scrape_domains=4,
-        scrape_pages_per_domain=40,
-        scrape_timeout_s=40.0,
+        scrape_pages_per_domain=160,
+        scrape_timeout_s=90.0,
+        scrape_time_factor=10.0,
         ws_ladder=LadderSpec(start=10, factor=4, ceiling=5120, bisect=False, unit="connections"),
         ws_step_s=2.0,
         soak_connections=100,
@@ -85,6 +90,7 @@ PROFILES = {
         scrape_domains=4,
         scrape_pages_per_domain=40,
         scrape_timeout_s=40.0,
+        scrape_time_factor=10.0,  # no scrape in this profile; the stand-in still needs one
         ws_ladder=LadderSpec(start=10, factor=4, ceiling=5120, bisect=False, unit="connections"),
         ws_step_s=2.0,
         soak_connections=100,
@@ -103,7 +109,8 @@ PROFILES = {
         users_step_s=10.0,
         scrape_domains=10,
         scrape_pages_per_domain=200,
-        scrape_timeout_s=240.0,
+        scrape_timeout_s=1800.0,
+        scrape_time_factor=1.0,
         ws_ladder=LadderSpec(start=10, factor=2, ceiling=10240, bisect=True, unit="connections"),
         ws_step_s=5.0,
         soak_connections=100,
@@ -119,6 +126,11 @@ def get_profile(name: str) -> MeasureProfile:
         return PROFILES[name]
     except KeyError:
         raise UserError(f"unknown profile '{name}': choose {', '.join(PROFILES)}") from None
+
+
+def upstream_for(profile: MeasureProfile) -> UpstreamProfile:
+    """The Wayback profile at the measurement profile's time factor."""
+    return WAYBACK.scaled(profile.scrape_time_factor)
 
 
 def corpus_for(profile: MeasureProfile) -> CorpusConfig:

@@ -11,7 +11,7 @@ from scenarios.api import ApiScenario
 from scenarios.base import Scenario
 from scenarios.concurrency import ConcurrencyScenario
 from scenarios.frontend import FrontendScenario
-from scenarios.profiles import MeasureProfile, corpus_for
+from scenarios.profiles import MeasureProfile, corpus_for, upstream_for
 from scenarios.scrape import ScrapeScenario
 from scenarios.soak import SoakScenario
 from scenarios.stress import StressScenario
@@ -48,4 +48,4 @@ def seed_for(profile: MeasureProfile) -> Callable[[str], object]:
     return lambda dsn: seed(dsn, "full" if full else "quick")
 
 
-__all__ = ["build_scenarios", "corpus_for", "seed_for"]
+__all__ = ["build_scenarios", "corpus_for", "seed_for", "upstream_for"]

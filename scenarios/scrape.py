@@ -1,27 +1,37 @@
 """The scrape scenario: a project of N domains on the stand-in, scraped through the API.
 
-Each window creates a fresh project (new domain rows: nothing is deduplicated against an
-earlier window), starts its scrape with `POST /projects/{id}/scrape`, and during the
-backlog sends the short critical task and times its queue wait. The window ends when the
-session completes and every stored page is indexed (or at the profile's timeout, which
-makes the window invalid). Measures pages stored and indexed per minute, the peak RSS of
-all Celery processes, and the critical task's wait.
+The stand-in behaves as the profile's upstream (harness/upstream/profiles.py: the Wayback
+Machine's rate limits, block, latency and faults) at the measurement profile's time
+factor, which also divides the scraper's pauses. Each window creates a fresh project (new
+domain rows: nothing is deduplicated against an earlier window), starts its scrape with
+`POST /projects/{id}/scrape`, and during the backlog sends the short critical task and
+times its queue wait. The window ends when the session completes and every stored page is
+indexed (or at the profile's timeout, which makes the window invalid).
+
+Measures the steady-state pages indexed per minute (scrape_figures.py), in total and per
+domain, as measured and in real time (divided by the time factor); the workers' memory as
+PSS (or their container's cgroup memory), their summed RSS beside it; the critical task's
+wait; and politeness: the 429s the stand-in answered, the requests that came back before
+their Retry-After, and refused connections (a refusal makes the window invalid).
 
 Before and after must store the same pages: each window's pages are checked against the
 stand-in's archive (every capture the CDX query yields stored exactly once; bodies over
 the fetch cap left out where `streaming_fetch` caps them), and the text extracted from
-the captures both variants store must hash alike in every window. A window that stored
-something else is invalid, with the difference as its reason: a faster scrape that
-stores other pages is not faster.
+the captures both variants store must hash alike in every window. A window that lost or
+duplicated pages is invalid, with the counts recorded: a faster scrape that stores other
+pages is not faster.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
+import statistics
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import celery
 import httpx
@@ -30,11 +40,12 @@ import psycopg
 from app.scraper.cdx import DEFAULT_FROM_DATE
 from app.scraper.fetch import MAX_CAPTURE_BYTES
 from app.worker.queues import CRITICAL_QUEUE, PING_TASK, SINGLE_QUEUE
-from harness.collect.memory import PeakMemory
+from harness.collect.memory import PeakMemory, memory_kind
 from harness.runtime.target import Target
 from harness.upstream.corpus import Corpus, build_corpus
 from scenarios.base import Measurement, WindowRecord
 from scenarios.profiles import MeasureProfile, corpus_for
+from scenarios.scrape_figures import Politeness, rates_by_domain, steady_rate_per_min
 
 API = "/api/v1"
 PASSWORD = "chrono-scrape-password"
@@ -49,12 +60,24 @@ SELECT (SELECT status FROM scrape_sessions WHERE id = %(session)s),
 FROM domains d LEFT JOIN pages p ON p.domain_id = d.id
 WHERE d.project_id = %(project)s
 """
+INDEXED_SQL = """
+SELECT d.domain_name, extract(epoch FROM p.updated_at)
+FROM pages p JOIN domains d ON d.id = p.domain_id
+WHERE d.project_id = %(project)s AND p.indexed
+"""
 STORED_SQL = """
 SELECT p.original_url, p.unix_timestamp, coalesce(p.extracted_text, '')
 FROM pages p JOIN domains d ON d.id = p.domain_id
 WHERE d.project_id = %(project)s
 """
 Capture = tuple[str, str]
+
+
+def lost_and_duplicated(stored: Counter[Capture], expected: frozenset[Capture]) -> tuple[int, int]:
+    """Expected captures not stored, and stored copies beyond the first of any capture."""
+    lost = len(expected - stored.keys())
+    duplicated = sum(count - 1 for count in stored.values() if count > 1)
+    return lost, duplicated
 
 
 def stored_difference(stored: Counter[Capture], expected: frozenset[Capture]) -> str | None:
@@ -81,7 +104,19 @@ def text_digest(texts: dict[Capture, str], captures: frozenset[Capture]) -> str:
 
 class ScrapeScenario:
     name = "scrape"
-    metrics = ("scrape_pages_per_min", "worker_memory_mb", "critical_task_wait_ms")
+    metrics = (
+        "scrape_pages_per_min",
+        "scrape_pages_per_min_real",
+        "scrape_domain_pages_per_min",
+        "worker_memory_mb",
+        "worker_rss_sum_mb",
+        "critical_task_wait_ms",
+        "scrape_429s",
+        "scrape_retry_after_ignored",
+        "scrape_refused",
+        "scrape_pages_lost",
+        "scrape_pages_duplicated",
+    )
 
     def __init__(self) -> None:
         self.headers: dict[str, str] = {}
@@ -120,10 +155,12 @@ class ScrapeScenario:
         return project_id, int(session.json()["id"])
 
     def run(self, target: Target, profile: MeasureProfile, out_dir: Path) -> WindowRecord:
-        memory = PeakMemory("worker", target.worker_pids)
+        memory = PeakMemory("worker", target.worker_pids, pss=True)
         producer = celery.Celery("chrono-bench", broker=target.broker_url(),
                                  backend=target.broker_url())  # fmt: skip
         queue = CRITICAL_QUEUE if "celery_tuning" in target.variant else SINGLE_QUEUE
+        # Every window meets the archive afresh: empty rate-limit windows, no block.
+        self._upstream(target, "POST", "stats/clear")
         with httpx.Client(
             base_url=target.api_url, headers=self.headers, timeout=REQUEST_TIMEOUT_S
         ) as client:
@@ -135,26 +172,62 @@ class ScrapeScenario:
             status, stored, indexed = self._wait(target, project_id, session_id, started, profile)
             finished = time.time()
             readings = memory.end()
+        limits = self._upstream(target, "GET", "stats").get("limits", {})
         try:
             wait_s = float(ping.get(timeout=max(1.0, profile.scrape_timeout_s))["wait_s"])
         except Exception:  # a lost or late ping is a missing reading, not a crash
             wait_s = float("nan")
         producer.close()
+        with psycopg.connect(target.database_url, autocommit=True) as conn:
+            moments = [
+                (str(d), float(t)) for d, t in conn.execute(INDEXED_SQL, {"project": project_id})
+            ]
+        by_domain = rates_by_domain(moments)
+        politeness = Politeness.from_limits(limits)
         done = status in DONE_STATUSES and stored == indexed
         reason = None if done else (
             f"scrape not finished within {profile.scrape_timeout_s:g} s ({status})"
         )  # fmt: skip
+        lost, duplicated, difference = self._check_pages(target, project_id)
+        if reason is None and politeness.refused:
+            reason = f"the archive refused {politeness.refused} connection(s): blocked"
         return WindowRecord(
             self.name,
             started,
             finished,
-            {**readings, "scrape.indexed": float(indexed), "scrape.wait_s": wait_s},
-            data={"status": status, "stored": stored},
-            invalid_reason=reason or self._check_pages(target, project_id),
+            {
+                **readings,
+                "scrape.indexed": float(indexed),
+                "scrape.wait_s": wait_s,
+                "scrape.pages_per_min": steady_rate_per_min([t for _, t in moments]),
+                "scrape.lost": float(lost),
+                "scrape.duplicated": float(duplicated),
+                "scrape.429s": float(politeness.too_many_requests),
+                "scrape.retry_after_ignored": float(politeness.retry_after_ignored),
+                "scrape.refused": float(politeness.refused),
+            },
+            data={
+                "status": status,
+                "stored": stored,
+                "time_factor": profile.scrape_time_factor,
+                "pages_per_min_by_domain": by_domain,
+                "memory": memory_kind(target.worker_pids()),
+                "upstream_limits": limits,
+            },
+            invalid_reason=reason or difference,
         )
 
-    def _check_pages(self, target: Target, project: int) -> str | None:
-        """Why this window's pages are not the archive's (None: they are); see the module."""
+    def _upstream(self, target: Target, method: str, path: str) -> dict[str, Any]:
+        """The stand-in's admin API (never limited, delayed or faulted)."""
+        with httpx.Client(base_url=target.upstream_url, timeout=REQUEST_TIMEOUT_S) as admin:
+            response = admin.request(method, f"/_admin/{path}")
+            response.raise_for_status()
+            answer: dict[str, Any] = response.json()
+            return answer
+
+    def _check_pages(self, target: Target, project: int) -> tuple[int, int, str | None]:
+        """Pages lost and duplicated, and why this window's pages are not the archive's
+        (None: they are); see the module."""
         assert self.corpus is not None, "prepare() first"
         with psycopg.connect(target.database_url, autocommit=True) as conn:
             rows = conn.execute(STORED_SQL, {"project": project}).fetchall()
@@ -169,15 +242,16 @@ class ScrapeScenario:
             if "streaming_fetch" in target.variant
             else self.corpus.expected_captures(self.domains, from_ts=from_ts)
         )
+        lost, duplicated = lost_and_duplicated(stored, expected)
         difference = stored_difference(stored, expected)
         if difference is not None:
-            return difference
+            return lost, duplicated, difference
         digest = text_digest(texts, capped)
         if self.first_digest is None:
             self.first_digest = digest
         elif digest != self.first_digest:
-            return "stored page text differs from the first window's"
-        return None
+            return lost, duplicated, "stored page text differs from the first window's"
+        return lost, duplicated, None
 
     def _wait(
         self, target: Target, project: int, session: int, started: float, profile: MeasureProfile
@@ -192,13 +266,34 @@ class ScrapeScenario:
                 time.sleep(POLL_INTERVAL_S)
 
     def collect(self, target: Target, record: WindowRecord) -> list[Measurement]:
-        minutes = (record.finished_at - record.started_at) / 60
+        readings = record.readings
         reason = record.invalid_reason
         valid = reason is None
+        factor = float(record.data.get("time_factor", 1.0))
+        rate = readings["scrape.pages_per_min"]
+        by_domain = [v for v in record.data.get("pages_per_min_by_domain", {}).values()
+                     if math.isfinite(v)]  # fmt: skip
+        domain_rate = statistics.median(by_domain) if by_domain else math.nan
+        memory = readings.get("worker.pss_peak_mb", readings["worker.rss_peak_mb"])
+
+        def measured(metric: str, value: float) -> Measurement:
+            ok = valid and math.isfinite(value)
+            return Measurement(metric, value, ok, reason if not valid else None)
+
+        def fact(metric: str, key: str) -> Measurement:
+            # Politeness and losses are what happened, whatever else went wrong.
+            return Measurement(metric, readings[key])
+
         return [
-            Measurement("scrape_pages_per_min", record.readings["scrape.indexed"] / minutes,
-                        valid, reason),
-            Measurement("worker_memory_mb", record.readings["worker.rss_peak_mb"], valid, reason),
-            Measurement("critical_task_wait_ms", record.readings["scrape.wait_s"] * 1000,
-                        valid, reason),
-        ]  # fmt: skip
+            measured("scrape_pages_per_min", rate),
+            measured("scrape_pages_per_min_real", rate / factor),
+            measured("scrape_domain_pages_per_min", domain_rate),
+            measured("worker_memory_mb", memory),
+            measured("worker_rss_sum_mb", readings["worker.rss_peak_mb"]),
+            measured("critical_task_wait_ms", readings["scrape.wait_s"] * 1000),
+            fact("scrape_429s", "scrape.429s"),
+            fact("scrape_retry_after_ignored", "scrape.retry_after_ignored"),
+            fact("scrape_refused", "scrape.refused"),
+            fact("scrape_pages_lost", "scrape.lost"),
+            fact("scrape_pages_duplicated", "scrape.duplicated"),
+        ]

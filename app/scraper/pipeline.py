@@ -1,6 +1,7 @@
 """Scraping one domain for one session: CDX, fetch, extract, store, index, report progress.
 
-Both variants fetch in batches of 10 captures at a time, as the original did. What the
+Both variants fetch in batches of 10 captures at a time with the original's pause between
+batches (`scrape_batch_pause_s`, 2 s): no fix of the report touches them. What the
 switches change:
 
 - `batch_indexing` off is the original: one SELECT per CDX record to drop captures
@@ -32,7 +33,12 @@ from app.scraper.extract import MIN_WORDS, Extracted, extract
 from app.scraper.fetch import CaptureFetcher, Fetched, Skipped
 from app.scraper.indexing import BatchBuffer
 from app.scraper.progress import ProgressPublisher
-from app.scraper.retry import RetryableStatusError, RetryPolicy
+from app.scraper.retry import (
+    BACKOFF_BASE_S,
+    BACKOFF_MAX_S,
+    RetryableStatusError,
+    RetryPolicy,
+)
 from app.search.base import TEXT_LIMIT_CHARS, PageDocument, SearchBackend
 
 # The original fetched captures in batches of 10.
@@ -135,7 +141,10 @@ class DomainScrape:
         self.domain_id = domain_id
         self.session_id = scrape_session_id
         self.backend = backend
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or RetryPolicy(
+            base_s=settings.scrape_retry_base_s,
+            max_s=settings.scrape_retry_base_s * BACKOFF_MAX_S / BACKOFF_BASE_S,
+        )
         self.batched = settings.batch_indexing
         self.buffer = BatchBuffer(
             send_index_batch,
@@ -195,7 +204,9 @@ class DomainScrape:
                     await self._process_batch(conn, fetcher, domain, batch)
                     await invalidate_user(cache, domain.user_id)
                     await progress.publish("page_progress", self._progress(domain, len(records)))
-                    if self.settings.scrape_batch_pause_s:
+                    last = start + FETCH_BATCH_SIZE >= len(records)
+                    if self.settings.scrape_batch_pause_s and not last:
+                        # The original's pause between batches, to spare the archive.
                         await asyncio.sleep(self.settings.scrape_batch_pause_s)
             if self.batched:
                 self.buffer.flush()
@@ -350,6 +361,7 @@ class DomainScrape:
                 self.summary.errors.append(describe(error))
                 continue
             await conn.execute(
-                "UPDATE pages SET indexed = true WHERE id = %s AND NOT indexed", (page_id,)
+                "UPDATE pages SET indexed = true, updated_at = now() WHERE id = %s AND NOT indexed",
+                (page_id,),
             )
             self.summary.indexed_inline += 1

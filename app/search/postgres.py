@@ -1,10 +1,11 @@
-"""PostgreSQL full-text search: the generated `pages.search_vector` and its GIN index.
+"""PostgreSQL full-text search: `pages.search_vector` and its GIN index.
 
 Matching uses `websearch_to_tsquery('simple', q)` (quotes, OR and -exclusion as users type
 them) and ranks with `ts_rank`. A page is searchable once `indexed` is true, the same
-moment it would reach Meilisearch, so `index_documents` flips that flag: the tsvector
-itself is maintained by PostgreSQL on every write. One statement returns the total, the
-page of hits and the facet counts.
+moment it would reach Meilisearch: `index_documents` computes and writes the tsvector and
+sets the flag in one statement, committed before it returns (migration 0003), so one call
+per document pays a statement and a commit per page. One statement returns the total,
+the page of hits and the facet counts.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ ORDER_BY = {
     "words_asc": "word_count ASC NULLS LAST, page_id",
 }
 HIT_COLUMNS = ", ".join(SearchHit.model_fields)
+INDEX_SQL = (
+    "UPDATE pages SET search_vector = pages_search_vector(title, meta_description,"
+    " extracted_text), indexed = true, updated_at = now() WHERE id = ANY(%s) AND NOT indexed"
+)
 
 SEARCH_SQL = f"""
 WITH matched AS (
@@ -110,11 +115,7 @@ class PostgresSearch:
         with self._lock:
             conn = self._connection()
             try:
-                conn.execute(
-                    "UPDATE pages SET indexed = true, updated_at = now()"
-                    " WHERE id = ANY(%s) AND NOT indexed",
-                    (ids,),
-                )
+                conn.execute(INDEX_SQL, (ids,))
             except psycopg.OperationalError:
                 self._reset()
                 raise

@@ -137,3 +137,8 @@ class PeakMemory:
         finally:
             if sink is not None:
                 sink.close()
+
+
+def memory_kind(pids: Sequence[int]) -> str:
+    """What `group_memory_mb(pids, pss=True)` reads: "cgroup" memory or "pss"."""
+    return "cgroup" if isinstance(pids, MeteredGroup) else "pss"

@@ -41,7 +41,7 @@ from harness.runtime.signals import exit_on_signals
 from harness.runtime.target import Target
 from harness.runtime.variants import BASELINE, NONE, parse_optimizations
 from scenarios.profiles import get_profile
-from scenarios.registry import corpus_for, seed_for
+from scenarios.registry import corpus_for, seed_for, upstream_for
 
 STATE_FILE = Path(".run/up.json")
 CREDENTIALS_FILE = "credentials.env"
@@ -176,6 +176,7 @@ def serve_stack(
         plan_placement(pin) if runtime == "local" else Placement(),
         variant=variant,
         corpus=corpus_for(profile),
+        upstream=upstream_for(profile),
         seed=seed_for(profile) if seed else None,
     )
     with exit_on_signals():

@@ -59,9 +59,10 @@ from harness.runtime.runtimes import (
 )
 from harness.runtime.signals import exit_on_signals
 from harness.runtime.variants import BASELINE, Comparison, comparisons, parse_optimizations
+from harness.upstream.profiles import UpstreamProfile
 from scenarios import stress
 from scenarios.profiles import MeasureProfile, get_profile
-from scenarios.registry import build_scenarios, corpus_for, seed_for
+from scenarios.registry import build_scenarios, corpus_for, seed_for, upstream_for
 
 if TYPE_CHECKING:  # the docker SDK is imported only by runs that use it
     from harness.runtime.compose.ssh_engine import RemoteHost, SshEngine
@@ -184,6 +185,20 @@ def header(
         "samples": [],
         "verification": [],
         "summary": [],
+    }
+
+
+def describe_upstream(upstream: UpstreamProfile) -> dict[str, object]:
+    """What results.json says about the stand-in: its profile, the time factor every
+    latency, limit and pause ran at, the limits as applied, and each figure's source."""
+    return {
+        "profile": upstream.name,
+        "time_factor": upstream.time_factor,
+        "cdx_limit_per_min": upstream.cdx_limit.per_min if upstream.cdx_limit else None,
+        "memento_limit_per_min": (
+            upstream.memento_limit.per_min if upstream.memento_limit else None
+        ),
+        "sources": dict(upstream.sources),
     }
 
 
@@ -337,6 +352,7 @@ class BenchmarkSession:
             # started as the first window set wants it: one switch (a compose recreation) less
             variant=self.plan[0].variant if self.plan else BASELINE,
             corpus=corpus_for(self.profile),
+            upstream=upstream_for(self.profile),
             seed=seed_for(self.profile),
             engine_log=work_dir / "dockerd.log",
             # the stress scenario's runaway outgrows the budget's host, not this machine
@@ -351,6 +367,7 @@ class BenchmarkSession:
                 environment = log.results["environment"]
                 environment["versions"].update(versions)
                 record_runtime(environment, running.environment)
+                environment["upstream"] = describe_upstream(spec.upstream)  # type: ignore[typeddict-unknown-key]
                 log.write()
             eta = Eta(window_count(self.plan), time.time, WINDOW_GUESS_S)
             with RunProgress(eta, self.console) as progress:

@@ -23,6 +23,7 @@ from app.worker.queues import SCRAPING_QUEUE, SINGLE_QUEUE
 from harness.catalog import APP_SWITCHES
 from harness.runtime.placement import Placement
 from harness.runtime.service import Service, http_ok
+from harness.upstream.profiles import FAST, UpstreamProfile
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 WORKER_READY_BANNER = "ready."
@@ -32,8 +33,20 @@ WORKER_START_TIMEOUT_S = 90.0
 HARNESS_APP_ENV = {
     "CHRONO_SEARCH_BACKEND": "postgres",
     "CHRONO_EXPOSE_STATEMENT_COUNT": "true",
-    "CHRONO_SCRAPE_BATCH_PAUSE_S": "0",
 }
+SETTING_DEFAULTS = Settings.model_fields
+
+
+def pacing_env(upstream: UpstreamProfile) -> dict[str, str]:
+    """The scraper's pauses (the original's 2 s between batches, its retry backoff) under
+    the upstream profile's time factor, the same one its latencies and limits run at."""
+    factor = upstream.time_factor
+    pause_s = SETTING_DEFAULTS["scrape_batch_pause_s"].default / factor
+    retry_s = SETTING_DEFAULTS["scrape_retry_base_s"].default / factor
+    return {
+        "CHRONO_SCRAPE_BATCH_PAUSE_S": repr(pause_s),
+        "CHRONO_SCRAPE_RETRY_BASE_S": repr(retry_s),
+    }
 
 
 def canary_env(delay_ms: float) -> dict[str, str]:
@@ -58,7 +71,12 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 
 def app_environment(
-    bundle: Path, endpoints: Mapping[str, str], variant: Set[str], *, worker: bool = False
+    bundle: Path,
+    endpoints: Mapping[str, str],
+    variant: Set[str],
+    *,
+    worker: bool = False,
+    upstream: UpstreamProfile = FAST,
 ) -> dict[str, str]:
     """The whole CHRONO_ environment of an API (or, with `worker`, a Celery) process."""
     env = read_env_file(bundle / "app.env")
@@ -67,6 +85,7 @@ def app_environment(
     secrets = read_env_file(bundle / ".env")
     env["CHRONO_JWT_SECRET"] = secrets["CHRONO_JWT_SECRET"]
     env.update(HARNESS_APP_ENV)
+    env.update(pacing_env(upstream))
     env.update(endpoints)
     env.update(switch_env(variant))
     return env

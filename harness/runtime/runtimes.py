@@ -30,6 +30,7 @@ from harness.runtime.placement import Placement
 from harness.runtime.target import Target
 from harness.runtime.variants import BASELINE, Variant
 from harness.upstream.corpus import CorpusConfig
+from harness.upstream.profiles import FAST, UpstreamProfile
 
 if TYPE_CHECKING:  # the docker SDK is imported only by runs that use it
     from harness.runtime.compose.engine import EngineLocation
@@ -70,6 +71,8 @@ class StackSpec:
     placement: Placement
     variant: Variant = BASELINE
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    # How the stand-in behaves (limits, latency, faults) and the time factor of it all
+    upstream: UpstreamProfile = FAST
     seed: Callable[[str], object] | None = None
     # dockerd's log, should the compose runtime have to start one
     engine_log: Path = ENGINE_LOG
@@ -104,7 +107,8 @@ def running_stack(spec: StackSpec, console: Console | None = None) -> Iterator[R
     from harness.runtime.local.stack import LocalStack
 
     stack = LocalStack(spec.run_dir, spec.budget, placement=spec.placement, variant=spec.variant,
-                       corpus=spec.corpus, seed=spec.seed, app_env=spec.app_env)  # fmt: skip
+                       corpus=spec.corpus, seed=spec.seed, app_env=spec.app_env,
+                       upstream=spec.upstream)  # fmt: skip
     with status(console, "starting the stack (PostgreSQL, Redis, API, workers, Prometheus)"):
         stack.start()
     try:
@@ -125,7 +129,8 @@ def _compose_stack(spec: StackSpec, console: Console | None) -> Iterator[Running
                           f"{', '.join(swept)}", markup=False)  # fmt: skip
         stack = ComposeStack(spec.run_dir, spec.budget, placement=spec.placement,
                              variant=spec.variant, corpus=spec.corpus, seed=spec.seed,
-                             host_cgroup=spec.host_cgroup, engine=engine)  # fmt: skip
+                             upstream=spec.upstream, host_cgroup=spec.host_cgroup,
+                             engine=engine)  # fmt: skip
         with status(console, f"starting the stack: docker compose project {stack.project}"):
             stack.start()
         try:

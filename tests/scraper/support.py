@@ -153,7 +153,7 @@ def make_settings(
             wayback_url=standin.base_url,
             jwt_secret=secrets.token_urlsafe(32),
             search_backend="postgres",
-            **values,
+            **{"scrape_batch_pause_s": 0.0, **values},  # pacing tests set their own pause
         )
 
     return make

@@ -20,7 +20,6 @@ removed by `stop()`.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import secrets
@@ -43,7 +42,7 @@ from harness.render.bundle import (
     SearchBackend,
     render_bundle,
 )
-from harness.runtime.chrono import HARNESS_APP_ENV, read_env_file, switch_env
+from harness.runtime.chrono import HARNESS_APP_ENV, pacing_env, read_env_file, switch_env
 from harness.runtime.compose.cgroup import HostCgroup, check_supported
 from harness.runtime.compose.engine import EngineLocation, LocalEngine
 from harness.runtime.compose.images import OFFLINE_IMAGES, OFFLINE_SEARCH_BACKEND
@@ -58,6 +57,8 @@ from harness.runtime.signals import signals_deferred
 from harness.runtime.variants import BASELINE, Changes, Variant, changes
 from harness.units import MIB
 from harness.upstream.corpus import CorpusConfig
+from harness.upstream.profiles import FAST, UpstreamProfile
+from harness.upstream.server import stand_in_options
 
 LOG = logging.getLogger(__name__)
 BUNDLE_DIR = "bundle"
@@ -93,8 +94,10 @@ class ComposeStack(Startable):
         project: str | None = None,
         host_cgroup: bool = False,
         engine: EngineLocation | None = None,
+        upstream: UpstreamProfile = FAST,
     ) -> None:
         self.run_dir = run_dir
+        self.upstream_profile = upstream
         self.budget = budget
         # Containers are not pinned to cores: the engine's cgroups place them.
         self.placement = placement or Placement()
@@ -184,11 +187,17 @@ class ComposeStack(Startable):
             build_context="",  # the images exist (chrono-bench images build)
             upstream=True,
             upstream_environment={
-                f"{UPSTREAM_ENV_PREFIX}{name.upper()}": str(value)
-                for name, value in dataclasses.asdict(self.corpus).items()
+                f"{UPSTREAM_ENV_PREFIX}{name.upper()}": value
+                for name, value in stand_in_options(
+                    self.corpus, profile=self.upstream_profile
+                ).items()
             },
             migrate=True,
-            app_environment={**HARNESS_APP_ENV, **switch_env(variant)},
+            app_environment={
+                **HARNESS_APP_ENV,
+                **pacing_env(self.upstream_profile),
+                **switch_env(variant),
+            },
             published_ports={name: self.ports[name] for name in PUBLISHED},
             nofile_limit=self.engine.nofile_limit(),
             cgroup_parent=self.host_cgroup.parent if self.host_cgroup else "",

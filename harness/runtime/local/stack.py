@@ -34,6 +34,7 @@ from harness.runtime.service import Service
 from harness.runtime.signals import signals_deferred
 from harness.runtime.variants import BASELINE, Changes, Variant, changes
 from harness.upstream.corpus import CorpusConfig
+from harness.upstream.profiles import FAST, UpstreamProfile
 from harness.upstream.server import UpstreamServer
 
 LOG = logging.getLogger(__name__)
@@ -91,9 +92,11 @@ class LocalStack(Startable):
         corpus: CorpusConfig | None = None,
         seed: Callable[[str], object] | None = None,
         app_env: Mapping[str, str] | None = None,
+        upstream: UpstreamProfile = FAST,
     ) -> None:
         self.run_dir = run_dir
         self.app_env = dict(app_env or {})
+        self.upstream_profile = upstream
         self.budget = budget
         self.placement = placement or Placement()
         self.variant = variant
@@ -120,7 +123,7 @@ class LocalStack(Startable):
             config_file=self.bundle / "redis-broker.conf",
             name="redis-broker",
         )
-        self.upstream = UpstreamServer(corpus, log_path=run_dir / "upstream.log")
+        self.upstream = UpstreamServer(corpus, log_path=run_dir / "upstream.log", profile=upstream)
         self.ports = {
             name: free_port(self.placement.listen if name == "api" else LOOPBACK)
             for name in PORT_NAMES
@@ -208,11 +211,16 @@ class LocalStack(Startable):
         endpoints = self.app_endpoints()
         unpinned = self.placement.unpinned()
         if api:
-            env = chrono.app_environment(self.bundle, endpoints, self.variant) | self.app_env
+            env = chrono.app_environment(
+                self.bundle, endpoints, self.variant, upstream=self.upstream_profile
+            )
+            env |= self.app_env
             self.api = chrono.api_service(self.run_dir / "api", self.ports["api"], env, unpinned)
             started.append(self.api)
         if workers:
-            env = chrono.app_environment(self.bundle, endpoints, self.variant, worker=True)
+            env = chrono.app_environment(
+                self.bundle, endpoints, self.variant, worker=True, upstream=self.upstream_profile
+            )
             env |= self.app_env
             self.workers = chrono.worker_services(self.run_dir / "worker", env, unpinned)
             started += self.workers
