@@ -75,12 +75,11 @@ def index_pages(
     conn: psycopg.Connection[Any], backend: SearchBackend, page_ids: Sequence[int]
 ) -> int:
     """Index the given pages not indexed yet; a backend failure propagates, flags unchanged."""
-    indexed = 0
-    for project_id, docs in load_documents(conn, page_ids).items():
-        backend.index_documents(project_id, docs)
-        mark_indexed(conn, [doc["page_id"] for doc in docs])
-        indexed += len(docs)
-    return indexed
+    batches = load_documents(conn, page_ids)
+    backend.index_batches(batches)
+    ids = [doc["page_id"] for docs in batches.values() for doc in docs]
+    mark_indexed(conn, ids)
+    return len(ids)
 
 
 def unindexed_page_ids(

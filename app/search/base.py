@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol, TypedDict
 
 from app.db.pool import Conn
@@ -38,7 +38,13 @@ class SearchBackend(Protocol):
     name: str
 
     def index_documents(self, project_id: int, docs: Sequence[PageDocument]) -> None:
-        """Make these pages searchable (sync: the pipeline's workers call it)."""
+        """Make these pages searchable and wait until they are (sync: the pipeline's
+        workers call it; the original called it with one document at a time)."""
+        ...
+
+    def index_batches(self, batches: Mapping[int, Sequence[PageDocument]]) -> None:
+        """Make several projects' batches searchable, each sent as one write without
+        waiting for the one before; returns once all are searchable."""
         ...
 
     def delete_project(self, project_id: int) -> None: ...

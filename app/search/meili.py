@@ -17,7 +17,7 @@ The client is synchronous (requests): the API runs it in a worker thread.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import anyio.to_thread
@@ -140,15 +140,26 @@ class MeiliSearch:
 
         Waiting is what lets the caller mark the pages `indexed` only once it is true.
         """
-        if not docs:
-            return
+        if docs:
+            self._wait([self._enqueue(project_id, docs)])
+
+    def index_batches(self, batches: Mapping[int, Sequence[PageDocument]]) -> None:
+        """Enqueue every batch as one task without waiting between them (Meilisearch may
+        index consecutive additions together), then wait for them all."""
+        self._wait([self._enqueue(p, docs) for p, docs in batches.items() if docs])
+
+    def _enqueue(self, project_id: int, docs: Sequence[PageDocument]) -> int:
         self.ensure_index(project_id)
         task = self.client.index(index_uid(project_id)).add_documents(
             [to_document(doc) for doc in docs], primary_key="id"
         )
-        done = self.client.wait_for_task(task.task_uid, timeout_in_ms=TASK_TIMEOUT_MS)
-        if done.status != "succeeded":
-            raise MeilisearchError(f"indexing task {task.task_uid} {done.status}: {done.error}")
+        return int(task.task_uid)
+
+    def _wait(self, task_uids: Sequence[int]) -> None:
+        for uid in task_uids:
+            done = self.client.wait_for_task(uid, timeout_in_ms=TASK_TIMEOUT_MS)
+            if done.status != "succeeded":
+                raise MeilisearchError(f"indexing task {uid} {done.status}: {done.error}")
 
     def delete_project(self, project_id: int) -> None:
         self.client.delete_index(index_uid(project_id))

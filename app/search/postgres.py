@@ -11,7 +11,7 @@ the page of hits and the facet counts.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -119,6 +119,11 @@ class PostgresSearch:
             except psycopg.OperationalError:
                 self._reset()
                 raise
+
+    def index_batches(self, batches: Mapping[int, Sequence[PageDocument]]) -> None:
+        """One statement (and commit) per batch."""
+        for project_id, docs in batches.items():
+            self.index_documents(project_id, docs)
 
     def delete_project(self, project_id: int) -> None:
         """Nothing to do: a project's pages leave the index with its rows (ON DELETE)."""
