@@ -10,10 +10,19 @@ moment's pages are left out of the count rather than the time stretched to inclu
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from app.core.config import Settings
+from app.scraper.pipeline import FETCH_BATCH_SIZE
+from harness.upstream.admission import Z_95
+from harness.upstream.profiles import UpstreamProfile
+
 SECONDS_PER_MINUTE = 60.0
+# Draws of a batch's slowest memento latency, for its expected value (fixed seed).
+CEILING_DRAWS = 20_000
+ORIGINAL_PAUSE_S = float(Settings.model_fields["scrape_batch_pause_s"].default)
 
 
 def steady_rate_per_min(moments: Sequence[float]) -> float:
@@ -51,3 +60,29 @@ class Politeness:
             retry_after_ignored=limits.get("cdx early", 0) + limits.get("web early", 0),
             refused=limits.get("refused", 0),
         )
+
+
+def expected_slowest_s(profile: UpstreamProfile, batch: int = FETCH_BATCH_SIZE) -> float:
+    """Expected time to first byte of the slowest of `batch` mementos fetched together."""
+    latency = profile.memento_latency
+    if latency.median_ms <= 0:
+        return 0.0
+    sigma = math.log(max(latency.p95_ms, latency.median_ms) / latency.median_ms) / Z_95
+    mu = math.log(latency.median_ms / 1000)
+    rng = random.Random(0)
+    draws = (max(rng.lognormvariate(mu, sigma) for _ in range(batch)) for _ in range(CEILING_DRAWS))
+    return sum(draws) / CEILING_DRAWS
+
+
+def polite_ceiling_per_min(profile: UpstreamProfile, domains: int) -> float:
+    """The most pages/min a polite scraper gets from `profile` (at its time factor) with
+    `domains` scraped at once: each domain fetches 10 captures together, then pauses
+    (the original's 2 s), so at best 10 pages per pause plus the batch's slowest
+    latency, and all of them together no more than the memento limit. Work on the
+    scraper's side (extraction, storage, indexing) is taken as free."""
+    pause_s = ORIGINAL_PAUSE_S / profile.time_factor
+    per_domain = FETCH_BATCH_SIZE / (pause_s + expected_slowest_s(profile)) * SECONDS_PER_MINUTE
+    total = domains * per_domain
+    if profile.memento_limit is not None:
+        total = min(total, profile.memento_limit.per_min)
+    return total

@@ -43,6 +43,7 @@ def render_summary(results: Results) -> str:
         "report's claim.",
         "",
         *markdown_table(EXPECTED_HEADER, [expected_cells(r) for r in expected_table(results)]),
+        *_upstream_note(results),
     ]
     for section in optimization_sections(results):
         view = verification_view(results, section.optimization)
@@ -60,3 +61,28 @@ def render_summary(results: Results) -> str:
         else:
             lines += ["", "Invalid windows: none."]
     return "\n".join(lines) + "\n"
+
+
+def _upstream_note(results: Results) -> list[str]:
+    """How the scrape scenario's upstream behaved, and what its pages/min rows mean."""
+    upstream = results["environment"].get("upstream")
+    if not upstream:
+        return []
+    factor = float(str(upstream["time_factor"]))
+    lines = [
+        "",
+        f"Scraping ran against the stand-in's `{upstream['profile']}` upstream profile at "
+        f"time factor {factor:g}: every latency, rate-limit window, block and pause "
+        f"(the scraper's 2 s between batches too) divided by {factor:g}, every count kept. "
+        "`scrape_pages_per_min` is as measured; `scrape_pages_per_min_real` is it divided "
+        "by the factor.",
+    ]
+    ceiling = upstream.get("polite_ceiling_pages_per_min")
+    if ceiling is not None:
+        real = float(str(upstream["polite_ceiling_pages_per_min_real"]))
+        lines[-1] += (
+            f" A polite scraper of its {upstream['scrape_domains']} domains gets at most "
+            f"{float(str(ceiling)):.0f} pages/min here ({real:.0f} in real time): batches of "
+            "10, the pause, the slowest latency of a batch, the memento limit."
+        )
+    return lines

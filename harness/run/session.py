@@ -63,6 +63,7 @@ from harness.upstream.profiles import UpstreamProfile
 from scenarios import stress
 from scenarios.profiles import MeasureProfile, get_profile
 from scenarios.registry import build_scenarios, corpus_for, seed_for, upstream_for
+from scenarios.scrape_figures import polite_ceiling_per_min
 
 if TYPE_CHECKING:  # the docker SDK is imported only by runs that use it
     from harness.runtime.compose.ssh_engine import RemoteHost, SshEngine
@@ -188,12 +189,17 @@ def header(
     }
 
 
-def describe_upstream(upstream: UpstreamProfile) -> dict[str, object]:
+def describe_upstream(upstream: UpstreamProfile, domains: int) -> dict[str, object]:
     """What results.json says about the stand-in: its profile, the time factor every
-    latency, limit and pause ran at, the limits as applied, and each figure's source."""
+    latency, limit and pause ran at, the limits as applied, the polite ceiling of the
+    scrape scenario's `domains` (scenarios/scrape_figures.py), each figure's source."""
+    ceiling = polite_ceiling_per_min(upstream, domains)
     return {
         "profile": upstream.name,
         "time_factor": upstream.time_factor,
+        "scrape_domains": domains,
+        "polite_ceiling_pages_per_min": ceiling,
+        "polite_ceiling_pages_per_min_real": ceiling / upstream.time_factor,
         "cdx_limit_per_min": upstream.cdx_limit.per_min if upstream.cdx_limit else None,
         "memento_limit_per_min": (
             upstream.memento_limit.per_min if upstream.memento_limit else None
@@ -367,7 +373,9 @@ class BenchmarkSession:
                 environment = log.results["environment"]
                 environment["versions"].update(versions)
                 record_runtime(environment, running.environment)
-                environment["upstream"] = describe_upstream(spec.upstream)  # type: ignore[typeddict-unknown-key]
+                environment["upstream"] = describe_upstream(
+                    spec.upstream, self.profile.scrape_domains
+                )
                 log.write()
             eta = Eta(window_count(self.plan), time.time, WINDOW_GUESS_S)
             with RunProgress(eta, self.console) as progress:

@@ -70,6 +70,8 @@ class FakeMeili:
     def __init__(self) -> None:
         self.indexes: dict[str, dict[str, Any]] = {}
         self.tasks: list[dict[str, Any]] = []
+        # "add <index>" per document addition, "get <task uid>" per task poll, in order.
+        self.calls: list[str] = []
         self.app = Starlette(
             routes=[
                 Route("/health", self.health),
@@ -166,10 +168,12 @@ class FakeMeili:
         key = index["primaryKey"] or "id"
         for document in await request.json():
             index["documents"][document[key]] = document
+        self.calls.append(f"add {uid}")
         return self._task(uid, "documentAdditionOrUpdate")
 
     async def get_task(self, request: Request) -> JSONResponse:
         uid = request.path_params["uid"]
+        self.calls.append(f"get {uid}")
         if uid >= len(self.tasks):
             return _error(404, "task_not_found", f"Task `{uid}` not found.")
         return JSONResponse(self.tasks[uid])

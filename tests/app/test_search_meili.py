@@ -128,3 +128,23 @@ async def test_ready_follows_the_server(meili):
     _, url = meili
     assert await MeiliSearch(url, None).ready()
     assert not await MeiliSearch(f"http://{LOOPBACK}:{free_port()}", None).ready()
+
+
+def test_one_document_per_call_waits_for_each_task_and_batches_do_not(meili):
+    """The original's model (enqueue, then wait for that task) against batches sent
+    without waiting for the one before, then waited for together."""
+    fake, url = meili
+    backend = MeiliSearch(url, "master-key")
+    for page_id in (1, 2, 3):
+        backend.index_documents(1, [doc(page_id, 1, 10, f"Page {page_id}", "zeppelin")])
+    per_document = [call.split()[0] for call in fake.calls if call.split()[0] in ("add", "get")]
+    adds = [i for i, call in enumerate(per_document) if call == "add"]
+    assert len(adds) == 3
+    # Before each addition but the first, the previous task was polled.
+    assert all(per_document[i - 1] == "get" for i in adds[1:])
+    fake.calls.clear()
+    backend.index_batches({2: [doc(4, 2, 20, "A", "airship"), doc(5, 2, 20, "B", "airship")],
+                           3: [doc(6, 3, 30, "C", "airship")]})  # fmt: skip
+    batched = [call.split()[0] for call in fake.calls if call.split()[0] in ("add", "get")]
+    assert batched[:2] == ["add", "add"] and set(batched[2:]) == {"get"}
+    assert search(backend, q="airship", projects=[2, 3]).total == 3

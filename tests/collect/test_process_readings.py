@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from harness.collect.cpu import LoadgenCpu, window_is_valid
-from harness.collect.memory import PeakMemory, tree_rss_mb
+from harness.collect.memory import PeakMemory, tree_pss_mb, tree_rss_mb
 from harness.runtime.groups import MeteredGroup
 
 # A parent that forks a child holding ~64 MB: the tree's RSS must count both.
@@ -21,6 +21,17 @@ if os.fork() == 0:
     block = bytearray(64 * 1024 * 1024)
     for i in range(0, len(block), 4096):
         block[i] = 1
+time.sleep(30)
+"""
+# A parent holding ~64 MB that then forks four children sharing it (copy on write).
+SHARE_MEMORY = """
+import os, time
+block = bytearray(64 * 1024 * 1024)
+for i in range(0, len(block), 4096):
+    block[i] = 1
+for _ in range(4):
+    if os.fork() == 0:
+        break
 time.sleep(30)
 """
 # Two spinning processes in one tree: above one core even when the host is shared.
@@ -59,6 +70,20 @@ def test_a_process_listed_with_its_parent_counts_once(spawn) -> None:
     alone, listed = tree_rss_mb([parent.pid]), tree_rss_mb([parent.pid, child.pid])
     assert alone > 64
     assert math.isclose(listed, alone, abs_tol=1.0)
+
+
+def test_pss_counts_pages_shared_by_forked_children_once(spawn) -> None:
+    parent = spawn(SHARE_MEMORY)
+    time.sleep(2.0)
+    rss, pss = tree_rss_mb([parent.pid]), tree_pss_mb([parent.pid])
+    # Five processes each map the same 64 MB: the RSS sum counts it five times.
+    assert rss > 5 * 64
+    assert 64 < pss < 2 * 64
+    sampler = PeakMemory("worker", lambda: [parent.pid], interval_s=0.1, pss=True)
+    sampler.begin()
+    time.sleep(0.5)
+    readings = sampler.end()
+    assert readings["worker.pss_peak_mb"] < readings["worker.rss_peak_mb"] / 2
 
 
 def test_a_metered_group_is_read_as_its_runtime_meters_it() -> None:

@@ -100,11 +100,15 @@ def work_items(dsn: str, session_id: int) -> list[dict[str, Any]]:
 
 
 def scrape_in_process(
-    settings: Settings, project: Project, session_id: int, policy: RetryPolicy = FAST_RETRIES
+    settings: Settings,
+    project: Project,
+    session_id: int,
+    policy: RetryPolicy = FAST_RETRIES,
+    backend: PostgresSearch | None = None,
 ) -> list[ScrapeSummary]:
     """Every domain of `project` through the pipeline in this process; index batches are
     indexed at once, as the indexing task would."""
-    backend = PostgresSearch(settings.database_url)
+    backend = backend or PostgresSearch(settings.database_url)
     summaries = []
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
 

@@ -1,0 +1,51 @@
+"""Steady-state throughput and politeness from a scrape window's raw data."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import pytest
+
+from scenarios.scrape import lost_and_duplicated
+from scenarios.scrape_figures import Politeness, rates_by_domain, steady_rate_per_min
+
+
+def test_the_rate_runs_from_the_first_to_the_last_indexing_moment() -> None:
+    # 10 pages a second for 10 s, after a slow start the window must not count.
+    moments = [100.0 + i / 10 for i in range(101)]
+    assert steady_rate_per_min(moments) == pytest.approx(600.0)
+    # Pages indexed together (a batch) share a moment: the first batch is not counted.
+    batched = [float(t) for t in range(10) for _ in range(100)]
+    assert steady_rate_per_min(batched) == pytest.approx(900 / 9 * 60)
+
+
+def test_a_window_over_its_whole_length_would_read_lower() -> None:
+    """The check above fails for the rate over the window's wall time."""
+    moments = [100.0 + i / 10 for i in range(101)]
+    window_start = 90.0  # project creation and CDX queries before the first page
+    whole_window = len(moments) / (max(moments) - window_start) * 60
+    assert whole_window < 0.7 * steady_rate_per_min(moments)
+
+
+def test_no_rate_from_fewer_than_two_moments() -> None:
+    assert math.isnan(steady_rate_per_min([]))
+    assert math.isnan(steady_rate_per_min([5.0, 5.0, 5.0]))
+
+
+def test_rates_by_domain() -> None:
+    indexed = [("a.org", float(t)) for t in range(11)] + [("b.org", t / 2) for t in range(11)]
+    assert rates_by_domain(indexed) == {"a.org": 60.0, "b.org": 120.0}
+
+
+def test_politeness_adds_both_routes() -> None:
+    limits = {"cdx 429": 2, "web 429": 5, "web early": 3, "refused": 1, "blocks": 1}
+    assert Politeness.from_limits(limits) == Politeness(7, 3, 1)
+    assert Politeness.from_limits({}) == Politeness(0, 0, 0)
+
+
+def test_lost_and_duplicated() -> None:
+    expected = frozenset({("a", "1"), ("b", "2"), ("c", "3")})
+    assert lost_and_duplicated(Counter({("a", "1"): 1, ("b", "2"): 1, ("c", "3"): 1}),
+                               expected) == (0, 0)  # fmt: skip
+    assert lost_and_duplicated(Counter({("a", "1"): 3, ("b", "2"): 1}), expected) == (1, 2)

@@ -1,0 +1,143 @@
+"""The original's pacing on both sides: batches of 10 with the pause between them, and its
+indexing: one call (a tsvector written and committed) per document before, one write per
+batch after."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+
+import psycopg
+import pytest
+
+from app.core.config import Settings
+from app.scraper.pipeline import FETCH_BATCH_SIZE
+from app.search.base import PageDocument
+from app.search.postgres import PostgresSearch
+from harness.runtime.chrono import pacing_env
+from harness.upstream import UpstreamServer
+from harness.upstream.profiles import FAST, WAYBACK
+from tests.scraper.support import (
+    SWITCHES_OFF,
+    SWITCHES_ON,
+    create_project,
+    create_session,
+    scrape_in_process,
+)
+
+PAUSE_S = 0.3
+# Each batch's pages are written in one transaction, so they share its start time.
+BATCHES_SQL = """
+SELECT extract(epoch FROM p.created_at) AS moment, count(*)
+FROM pages p JOIN domains d ON d.id = p.domain_id
+WHERE d.project_id = %s GROUP BY 1 ORDER BY 1
+"""
+
+
+def batches(dsn: str, project_id: int) -> list[tuple[float, int]]:
+    with psycopg.connect(dsn) as conn:
+        return [(float(m), int(n)) for m, n in conn.execute(BATCHES_SQL, (project_id,))]
+
+
+def scrape_one_domain(
+    standin: UpstreamServer, make_settings: Callable[..., Settings], **values: object
+) -> list[tuple[float, int]]:
+    settings = make_settings(**values)
+    project = create_project(settings.database_url, standin.corpus.domain_names[:1])
+    session = create_session(settings.database_url, project.project_id)
+    scrape_in_process(settings, project, session)
+    return batches(settings.database_url, project.project_id)
+
+
+@pytest.mark.parametrize("switches", [SWITCHES_OFF, SWITCHES_ON], ids=["before", "after"])
+def test_batches_of_ten_with_the_pause_between_them(
+    standin: UpstreamServer, make_settings: Callable[..., Settings], switches: dict[str, bool]
+) -> None:
+    found = scrape_one_domain(standin, make_settings, scrape_batch_pause_s=PAUSE_S, **switches)
+    sizes = [n for _, n in found]
+    assert len(sizes) >= 2, "one batch says nothing about pacing"
+    assert all(n == FETCH_BATCH_SIZE for n in sizes[:-1]) and sizes[-1] <= FETCH_BATCH_SIZE
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(found)]
+    assert min(gaps) >= PAUSE_S
+
+
+def test_the_gap_check_fails_without_the_pause(
+    standin: UpstreamServer, make_settings: Callable[..., Settings]
+) -> None:
+    found = scrape_one_domain(standin, make_settings, scrape_batch_pause_s=0.0, **SWITCHES_OFF)
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(found)]
+    assert min(gaps) < PAUSE_S
+
+
+def test_the_time_factor_divides_the_pause_and_the_backoff() -> None:
+    assert pacing_env(WAYBACK) == {
+        "CHRONO_SCRAPE_BATCH_PAUSE_S": "2.0",
+        "CHRONO_SCRAPE_RETRY_BASE_S": "1.0",
+    }
+    assert pacing_env(WAYBACK.scaled(10)) == {
+        "CHRONO_SCRAPE_BATCH_PAUSE_S": "0.2",
+        "CHRONO_SCRAPE_RETRY_BASE_S": "0.1",
+    }
+    assert float(pacing_env(FAST)["CHRONO_SCRAPE_BATCH_PAUSE_S"]) == 0.002
+
+
+class CountingSearch(PostgresSearch):
+    """PostgreSQL search that counts its writes: one per index_documents call."""
+
+    def __init__(self, dsn: str) -> None:
+        super().__init__(dsn)
+        self.writes: list[int] = []
+        self.batch_calls = 0
+
+    def index_documents(self, project_id: int, docs: Sequence[PageDocument]) -> None:
+        self.writes.append(len(docs))
+        super().index_documents(project_id, docs)
+
+    def index_batches(self, batches: Mapping[int, Sequence[PageDocument]]) -> None:
+        self.batch_calls += 1
+        super().index_batches(batches)
+
+
+@pytest.mark.parametrize("switches", [SWITCHES_OFF, SWITCHES_ON], ids=["before", "after"])
+def test_one_tsvector_write_per_document_before_and_per_batch_after(
+    standin: UpstreamServer, make_settings: Callable[..., Settings], switches: dict[str, bool]
+) -> None:
+    settings = make_settings(**switches)
+    project = create_project(settings.database_url, standin.corpus.domain_names[:2])
+    session = create_session(settings.database_url, project.project_id)
+    search = CountingSearch(settings.database_url)
+    scrape_in_process(settings, project, session, backend=search)
+    with psycopg.connect(settings.database_url) as conn:
+        stored, vectors = conn.execute(
+            "SELECT count(*), count(p.search_vector) FROM pages p JOIN domains d"
+            " ON d.id = p.domain_id WHERE d.project_id = %s AND p.indexed",
+            (project.project_id,),
+        ).fetchone() or (0, 0)
+    assert stored > FETCH_BATCH_SIZE and vectors == stored  # the tsvector is written
+    assert sum(search.writes) == stored
+    if switches["batch_indexing"]:
+        assert search.batch_calls >= 1 and len(search.writes) < stored / FETCH_BATCH_SIZE
+    else:
+        assert search.batch_calls == 0 and Counter(search.writes) == {1: stored}
+
+
+def test_a_page_stored_but_not_indexed_has_no_tsvector_until_indexed(
+    standin: UpstreamServer, make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings()
+    project = create_project(settings.database_url, ["example.org"])
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        page_id = conn.execute(
+            "INSERT INTO pages (domain_id, original_url, unix_timestamp, title, extracted_text)"
+            " VALUES (%s, 'http://example.org/', '20210101000000', 'Zeppelin', 'harbour words')"
+            " RETURNING id",
+            (project.domain_ids[0],),
+        ).fetchone()[0]  # type: ignore[index]
+        vector = "SELECT search_vector::text FROM pages WHERE id = %s"
+        assert conn.execute(vector, (page_id,)).fetchone() == (None,)
+        PostgresSearch(settings.database_url).index_documents(
+            project.project_id,
+            [{"page_id": page_id}],  # type: ignore[list-item]
+        )
+        assert "'zeppelin':1A" in str(conn.execute(vector, (page_id,)).fetchone())
