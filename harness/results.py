@@ -153,7 +153,7 @@ METRICS: dict[str, Metric] = dict(
         _m("scrape_domain_pages_per_min", "Scraping Throughput per Domain", "pages/min",
            "higher", "median over the domains of each one's steady-state pages/min (as "
            "measured, at the time factor)"),
-        _m("worker_rss_sum_mb", "Memory Usage (Celery, RSS sum)", "MB", "lower",
+        _m("worker_rss_sum_mb", "Memory Usage (Celery, RSS sum)", MEMORY_UNIT, "lower",
            "peak summed RSS of all Celery processes during scrape, in MiB: forked children's "
            "shared pages counted once per process"),
         _m("scrape_429s", "Upstream 429s", "count", "lower",
