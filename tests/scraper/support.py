@@ -154,10 +154,10 @@ def make_settings(
             database_url=migrated_dsn,
             redis_cache_url=redis_server.url(0),
             redis_broker_url=redis_server.url(1),
-            wayback_url=standin.base_url,
             jwt_secret=secrets.token_urlsafe(32),
             search_backend="postgres",
-            **{"scrape_batch_pause_s": 0.0, **values},  # pacing tests set their own pause
+            # pacing tests set their own pause and may bring their own stand-in
+            **{"wayback_url": standin.base_url, "scrape_batch_pause_s": 0.0, **values},
         )
 
     return make
