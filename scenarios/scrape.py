@@ -155,7 +155,8 @@ class ScrapeScenario:
         return project_id, int(session.json()["id"])
 
     def run(self, target: Target, profile: MeasureProfile, out_dir: Path) -> WindowRecord:
-        memory = PeakMemory("worker", target.worker_pids, pss=True)
+        memory = PeakMemory("worker", target.worker_pids)
+        proportional = PeakMemory("worker_pss", target.worker_pids, pss=True)
         producer = celery.Celery("chrono-bench", broker=target.broker_url(),
                                  backend=target.broker_url())  # fmt: skip
         queue = CRITICAL_QUEUE if "celery_tuning" in target.variant else SINGLE_QUEUE
@@ -165,13 +166,14 @@ class ScrapeScenario:
             base_url=target.api_url, headers=self.headers, timeout=REQUEST_TIMEOUT_S
         ) as client:
             memory.begin()
+            proportional.begin()
             started = time.time()
             project_id, session_id = self._start(client)
             time.sleep(CRITICAL_AFTER_S)
             ping = producer.send_task(PING_TASK, kwargs={"sent_at": time.time()}, queue=queue)
             status, stored, indexed = self._wait(target, project_id, session_id, started, profile)
             finished = time.time()
-            readings = memory.end()
+            readings = {**memory.end(), **proportional.end()}
         limits = self._upstream(target, "GET", "stats").get("limits", {})
         try:
             wait_s = float(ping.get(timeout=max(1.0, profile.scrape_timeout_s))["wait_s"])
@@ -274,7 +276,7 @@ class ScrapeScenario:
         by_domain = [v for v in record.data.get("pages_per_min_by_domain", {}).values()
                      if math.isfinite(v)]  # fmt: skip
         domain_rate = statistics.median(by_domain) if by_domain else math.nan
-        memory = readings.get("worker.pss_peak_mb", readings["worker.rss_peak_mb"])
+        memory = readings["worker_pss.rss_peak_mb"]  # PSS, or the container's cgroup memory
 
         def measured(metric: str, value: float) -> Measurement:
             ok = valid and math.isfinite(value)
