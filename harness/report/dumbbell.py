@@ -24,12 +24,14 @@ from matplotlib.lines import Line2D
 from harness.report.tables import NOT_AVAILABLE, expectation_verdict, fmt_value
 from harness.results import ALL, METRICS, REPORT_METRICS, Claim, SummaryRow
 
-DPI = 100
+DPI = 85
 ROW_HEIGHT_IN = 0.62
 WIDTH_IN = 10.0
 COLORS = {"before": "#d62728", "after": "#2ca02c", "promise": "#222222", "ci": "#2ca02c"}
 # a row spans more than this factor: a log axis, so 401 -> 1 is not a dot at 0
 LOG_SPAN = 20.0
+# the verdict beside a row, cut to what fits right of the plots
+NOTE_CHARS = 48
 
 
 @dataclass(frozen=True)
@@ -109,15 +111,17 @@ def _draw_row(axes: Axes, row: Row) -> None:
                                ("after", row.after, row.after_bound)):  # fmt: skip
         axes.scatter([value], [0], s=60, color=COLORS[side], zorder=3,
                      marker=">" if bound else "o")  # fmt: skip
+        # before below its dot, after above: equal medians keep readable labels
         axes.annotate(fmt_value(value, row.unit, lower_bound=bound), (value, 0),
-                      xytext=(0, 7), textcoords="offset points", ha="center", fontsize=7,
-                      color=COLORS[side])  # fmt: skip
+                      xytext=(0, -13 if side == "before" else 7), textcoords="offset points",
+                      ha="center", fontsize=7, color=COLORS[side])  # fmt: skip
     if row.promise is not None:
         axes.scatter([row.promise], [0], s=70, marker="D", facecolors="none",
                      edgecolors=COLORS["promise"], zorder=4)  # fmt: skip
-    axes.set_ylim(-1, 1.2)
+    axes.set_ylim(-1.6, 1.2)
     axes.tick_params(axis="x", labelsize=7)
-    axes.text(1.01, 0.5, row.note[:60], transform=axes.transAxes, fontsize=7, va="center")
+    axes.text(1.01, 0.5, row.note[:NOTE_CHARS], transform=axes.transAxes, fontsize=7,
+              va="center")  # fmt: skip
 
 
 def dumbbell_chart(rows: list[Row], title: str, path: Path) -> Path:

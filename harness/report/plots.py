@@ -4,7 +4,7 @@
   (harness/report/dumbbell.py); then per optimization:
 - `dumbbell-<optimization>.png`: its metrics, before → after with 95 % CIs;
 - `cdf-<optimization>.png`: latency distributions before/after, from the per-request
-  latency files when the run has them, else from the samples of its latency metrics;
+  latency files of its windows (none without them);
 - `timeseries-<optimization>.png`: its windows' Prometheus series, before and after
   overlaid (harness/report/timeseries.py);
 - `budget.png`: the budget's cpus and memory per service.
@@ -52,11 +52,8 @@ def _latency_arrays(
             pattern = f"{optimization}-{variant}-*.json"
             for path in sorted((run_dir / LATENCIES_DIR).glob(pattern)):
                 by_variant[variant] += load_latencies(path)["latencies_ms"]
-    if by_variant["before"] or by_variant["after"]:
-        return by_variant
-    for s in results["samples"]:  # no per-request files: the windows' latency samples
-        if s["optimization"] == optimization and s["valid"] and s["unit"] == "ms":
-            by_variant[s["variant"]].append(s["value"])
+    # without per-request files no CDF: the windows' p50, p95, TTI... pooled are no
+    # distribution of anything
     return by_variant
 
 

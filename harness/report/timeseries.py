@@ -20,7 +20,7 @@ from matplotlib.lines import Line2D
 
 from harness.results import TIMESERIES_DIR, Results, load_timeseries
 
-DPI = 90
+DPI = 75
 PANEL_HEIGHT_IN = 1.6
 COLORS = {"before": "#d62728", "after": "#2ca02c"}
 PHASE_COLORS = ("#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
