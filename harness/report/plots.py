@@ -12,7 +12,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +31,7 @@ from matplotlib.figure import Figure
 from harness.report.dumbbell import dumbbell_chart, headline_rows, optimization_rows
 from harness.report.tables import optimizations_in, summary_rows
 from harness.report.timeseries import timeseries_chart
-from harness.results import LATENCIES_DIR, Results, load_latencies
+from harness.results import LATENCIES_DIR, Results, SummaryRow, load_latencies
 from harness.units import MEMORY_UNIT
 
 DPI = 100
@@ -106,21 +110,39 @@ def budget_chart(budget: Mapping[str, Any], out: Path) -> Path | None:
     return _save(figure, out / "budget.png")
 
 
+def _optimization_charts(
+    results: Results, summary: list[SummaryRow], folders: list[Path], out: Path, optimization: str
+) -> list[Path]:
+    """One optimization's dumbbell, latency CDF and Prometheus series, in that order."""
+    paths = []
+    rows = optimization_rows(summary, optimization)
+    if rows:
+        title = f"{optimization}: before → after, median and 95% CI"
+        paths.append(dumbbell_chart(rows, title, out / f"dumbbell-{optimization}.png"))
+    paths += latency_cdfs(results, folders, out, optimization)
+    chart = timeseries_chart(results, folders, optimization, out)
+    return [*paths, chart] if chart is not None else paths
+
+
 def write_plots(results: Results, run_dir: Path, run_dirs: Sequence[Path] = ()) -> list[Path]:
     """All PNGs of a run, written into its folder: first the report's ten rows, then per
     optimization its metrics, latency distribution and Prometheus series. `run_dirs`:
-    the folders holding the runs' side files (default: run_dir)."""
+    the folders holding the runs' side files (default: run_dir). The optimizations'
+    charts are drawn in worker processes, one per core (a demo's report has ~35 PNGs)."""
     folders = list(run_dirs) or [run_dir]
     summary = summary_rows(results)
     paths = [dumbbell_chart(headline_rows(summary), HEADLINE_TITLE, run_dir / HEADLINE_FILE)]
-    for optimization in optimizations_in(results):
-        rows = optimization_rows(summary, optimization)
-        if rows:
-            title = f"{optimization}: before → after, median and 95% CI"
-            paths.append(dumbbell_chart(rows, title, run_dir / f"dumbbell-{optimization}.png"))
-        paths += latency_cdfs(results, folders, run_dir, optimization)
-        chart = timeseries_chart(results, folders, optimization, run_dir)
-        if chart is not None:
-            paths.append(chart)
+    optimizations = optimizations_in(results)
+    workers = min(len(optimizations), os.cpu_count() or 1)
+    if workers > 1:
+        # fork: the workers inherit matplotlib already imported and the results in memory
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            drawn = pool.map(_optimization_charts, repeat(results), repeat(summary),
+                             repeat(folders), repeat(run_dir), optimizations)  # fmt: skip
+            paths += [path for charts in drawn for path in charts]
+    else:
+        for optimization in optimizations:
+            paths += _optimization_charts(results, summary, folders, run_dir, optimization)
     budget = budget_chart(results["budget"], run_dir)
     return [*paths, budget] if budget else paths
