@@ -209,6 +209,8 @@ class Environment(RuntimeEnvironment):
     not_measured: NotRequired[dict[str, str]]  # optimization -> why this run could not
     # the gate's self-test: the delay the app's canary added to its project list
     canary_delay_ms: NotRequired[float]
+    # the measurement profile's settings (scenarios/profiles.py) when the run was made
+    measure_profile: NotRequired[dict[str, Any]]
     # The stand-in's upstream profile, the time factor the scrape ran at, the polite
     # ceiling and each figure's source (harness/run/session.py, describe_upstream).
     upstream: NotRequired[dict[str, object]]

@@ -35,6 +35,13 @@ def incomparable(run: Results, baseline: Results) -> list[str]:
     for key in ("profile", "runtime"):
         if run[key] != baseline[key]:
             reasons.append(f"{key} {baseline[key]!r} vs the run's {run[key]!r}")
+    then = baseline["environment"].get("measure_profile")
+    now = run["environment"].get("measure_profile")
+    if run["profile"] == baseline["profile"] and then and now and then != now:
+        changed = sorted(k for k in {*then, *now} if then.get(k) != now.get(k))
+        reasons.append(
+            f"profile {run['profile']!r} changed since the baseline ({', '.join(changed)})"
+        )
     return reasons
 
 

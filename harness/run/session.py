@@ -15,6 +15,7 @@ host checked before any report folder is made.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -23,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -182,6 +183,9 @@ def header(
             "loadgen_max_rps": {},
             "placement": placement.describe(),
             "load_generator": describe_load(placement),
+            # what the profile's name stood for when this run was made: a baseline of the
+            # same name but other windows is not comparable (harness/gate/comparable.py)
+            "measure_profile": json.loads(json.dumps(asdict(profile))),
         },
         "samples": [],
         "verification": [],

@@ -142,6 +142,7 @@ def test_a_machine_much_busier_during_one_run_is_said():
         ({"profile": "full"}, "profile 'full' vs the run's 'quick'"),
         ({"runtime": "compose"}, "runtime 'compose' vs the run's 'local'"),
         ({"cpus": 8}, "host budget 8 cpus"),
+        ({"measure_profile": {"repeats": 4}}, "profile 'quick' changed since the baseline"),
     ],
 )
 def test_a_baseline_from_elsewhere_is_refused(change, phrase):
@@ -149,7 +150,11 @@ def test_a_baseline_from_elsewhere_is_refused(change, phrase):
     run = make_results(samples)
     baseline = make_results(samples, run_id="20261129-100000-base01")
     require_comparable(run, baseline)
-    if "cpus" in change:
+    if "measure_profile" in change:
+        run["environment"]["measure_profile"] = {"repeats": 10}
+        require_comparable(run, baseline)  # a baseline from before profiles were recorded
+        baseline["environment"]["measure_profile"] = change["measure_profile"]
+    elif "cpus" in change:
         baseline["budget"] = {**baseline["budget"], "host": {**baseline["budget"]["host"],
                                                              "cpus": change["cpus"]}}  # fmt: skip
     else:
