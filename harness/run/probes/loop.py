@@ -16,10 +16,11 @@ import httpx
 
 from harness.run.probes.base import API, ProbeContext, ProbeError, Reading
 
-LOCK_HOLD_S = 0.6
+LOCK_HOLD_S = 1.0
 CONCURRENT_REQUESTS = 4
-# A wake-up later than this means the loop was blocked (the hold is more than twice it).
-BLOCKED_LAG_S = 0.25
+# A wake-up later than this means the loop was blocked (the hold is twice it). At 0.25 s
+# a process descheduled on this busy 2-core machine once passed it with the async pool.
+BLOCKED_LAG_S = 0.5
 LAG_HISTOGRAM = "chrono_event_loop_lag_seconds"
 
 
@@ -54,7 +55,7 @@ def async_db(context: ProbeContext, on: bool) -> Reading:
     late = (total_1 - total_0) - (within_1 - within_0)
     figures: dict[str, float | str] = {
         "ticks": total_1 - total_0,
-        "ticks_late_over_250ms": late,
+        "ticks_late_over_500ms": late,
         "lock_hold_ms": LOCK_HOLD_S * 1000,
     }
     detail = (
