@@ -19,6 +19,7 @@ import httpx
 import psycopg
 
 from app.scraper.fetch import MAX_CAPTURE_BYTES
+from app.search.postgres import INDEX_SQL
 from harness.collect.memory import PeakMemory, group_memory_mb
 from harness.run.probes.base import API, REQUEST_TIMEOUT_S, ProbeContext, ProbeError, Reading
 from harness.upstream.corpus import Corpus
@@ -26,17 +27,18 @@ from harness.upstream.corpus import Corpus
 SCRAPE_MEMO = "scrape"
 # The scrape's window from the oversized capture's day: about twenty pages in the quick
 # archive, enough for batches to show.
-WINDOW_DAYS = 500
+WINDOW_DAYS = 120
 SCRAPE_TIMEOUT_S = 90.0
 POLL_INTERVAL_S = 0.25
 PASSWORD = "chrono-bench-probe-password"
 BYTES_PER_MIB = 1024 * 1024
 # The postgres search backend's one index write (app/search/postgres.py), as
-# pg_stat_statements normalizes it (constants become $n).
+# pg_stat_statements normalizes it: matched on its text before the first value.
+INDEX_WRITE_PREFIX = INDEX_SQL[: INDEX_SQL.index("(")]
 INDEX_WRITE_SQL = r"""
 SELECT coalesce(sum(s.calls), 0)::float8, coalesce(sum(s.rows), 0)::float8
 FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-WHERE d.datname = %s AND s.query LIKE 'UPDATE pages SET indexed = %%'
+WHERE d.datname = %s AND s.query LIKE %s
 """
 PROGRESS_SQL = """
 SELECT (SELECT status FROM scrape_sessions WHERE id = %(session)s),
@@ -103,7 +105,9 @@ def probe_window(corpus: Corpus) -> Window:
 
 def _index_writes(context: ProbeContext) -> tuple[float, float]:
     with context.superuser() as conn:
-        row = conn.execute(INDEX_WRITE_SQL, (context.target.database,)).fetchone()
+        row = conn.execute(
+            INDEX_WRITE_SQL, (context.target.database, INDEX_WRITE_PREFIX + "%")
+        ).fetchone()
     assert row is not None  # an aggregate
     return float(row[0]), float(row[1])
 
