@@ -11,6 +11,11 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
+try:  # typer 0.2x carries its own copy of click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer, on click itself
+    from click import exceptions as click_errors  # type: ignore[no-redef]
+
 from harness import catalog
 from harness.errors import UserError
 
@@ -72,14 +77,27 @@ def main() -> None:
     # starts background jobs that way and Python then leaves it ignored).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        app()
+        # click's own exits (--help, a bad option) are handled here, not by sys.exit in
+        # click, so that its usage errors read as one line like ours
+        status = app(standalone_mode=False)
+        sys.exit(status if isinstance(status, int) else 0)
+    except click_errors.NoArgsIsHelpError as error:
+        if error.ctx is not None:
+            console.print(error.ctx.get_help(), markup=False, highlight=False)
+        sys.exit(2)
+    except click_errors.UsageError as error:
+        command = error.ctx.command_path if error.ctx is not None else "chrono-bench"
+        message = error.format_message().replace("Value error, ", "")
+        err_console.print(f"{command}: {message} (see {command} --help)",
+                          markup=False, highlight=False, soft_wrap=True)  # fmt: skip
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("chrono-bench: interrupted", markup=False)
+        sys.exit(130)
     except UserError as error:
         # soft_wrap: the message stays one line however narrow the terminal
         err_console.print(f"chrono-bench: {error}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(error.exit_code)
-    except KeyboardInterrupt:
-        err_console.print("chrono-bench: interrupted", markup=False)
-        sys.exit(130)
 
 
 @app.command("budget")

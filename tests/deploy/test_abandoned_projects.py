@@ -20,7 +20,8 @@ from harness.runtime.compose.owner import ProjectOwner
 from harness.runtime.compose.project import PROJECT_LABEL
 from harness.runtime.compose.stack import PROJECT_PREFIX, sweep_abandoned_projects
 
-pytestmark = [pytest.mark.docker, pytest.mark.timeout(300)]
+# the first docker test of a session builds the offline images (minutes on a busy machine)
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(1800)]
 HOLD_THEN_WAIT = """
 import sys, time
 from harness.runtime.compose.owner import ProjectOwner

@@ -90,8 +90,11 @@ def test_compose_does_not_pin_and_refuses_load_hosts() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["run", "--runtime", "podman"], "unknown runtime 'podman'"),
-        (["up", "--runtime", "podman"], "unknown runtime 'podman'"),
+        (["run", "--runtime", "podman"], "'podman' is not one of 'local', 'compose'"),
+        (["up", "--runtime", "podman"], "'podman' is not one of 'local', 'compose'"),
+        (["run", "--mode", "sideways"], "'sideways' is not one of"),
+        (["run", "--profile", "huge"], "'huge' is not one of"),
+        (["run", "--no-such-option"], "No such option: --no-such-option"),
         (["up", "--runtime", "local", "--optimizations", "resource_limits"],
          "optimization 'resource_limits' cannot be measured by this runtime"),
     ],

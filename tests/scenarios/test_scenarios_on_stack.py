@@ -112,7 +112,7 @@ def _assert_window_files(stack: LocalStack, run_dir: Path, results: Results) -> 
         for name in ("redis_broker_memory_mb", "ws_connections_open",
                      *(f"celery_queue_{queue}" for queue in CELERY_QUEUES)):  # fmt: skip
             assert len(series[name]["points"]) >= 10, (where, name, series[name])
-        assert series["redis_broker_memory_mb"]["unit"] == "MB"
+        assert series["redis_broker_memory_mb"]["unit"] == "MiB"
         assert all(v > 0 for _, v in series["redis_broker_memory_mb"]["points"])
         # the api scenario opens no WebSocket
         assert all(v == 0 for _, v in series["ws_connections_open"]["points"])
