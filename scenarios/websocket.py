@@ -32,12 +32,12 @@ from scenarios.base import Measurement, WindowRecord
 from scenarios.concurrency import ladder_steps
 from scenarios.ladder import LadderSpec, Step, replay
 from scenarios.profiles import MeasureProfile
-from scenarios.ws_client import CONNECTIONS_PER_USER
+from scenarios.ws_client import CONNECTIONS_PER_USER, DELIVERY_SLO_S, OPENING_LIMIT_S
 
 TOKEN_MINUTES = 24 * 60
 EXIT_GRACE_S = 60.0
 # What a step costs beyond its hold: opening its connections, judging its delivery.
-STEP_OVERHEAD_S = 20.0
+STEP_OVERHEAD_S = OPENING_LIMIT_S + DELIVERY_SLO_S + 5.0
 MEMORY_FILE = "api-memory.txt"
 
 
@@ -122,9 +122,15 @@ class WebsocketScenario:
         if self.api_memory_limit_mb is not None:
             args += ["--memory-limit-mib", str(self.api_memory_limit_mb)]
         budget_s = ladder_steps(spec) * (profile.ws_step_s + STEP_OVERHEAD_S) + EXIT_GRACE_S
-        result, _, started, finished = run_client(
-            target, out_dir, self.name, args, budget_s, pss=False
-        )
+        started = time.time()
+        try:
+            result, _, started, finished = run_client(
+                target, out_dir, self.name, args, budget_s, pss=False
+            )
+        except UserError as error:  # this window is lost, not the run
+            return WindowRecord(self.name, started, time.time(), {},
+                                data={"steps": [], "ladder": asdict(spec)},
+                                invalid_reason=str(error))  # fmt: skip
         return WindowRecord(
             self.name, started, finished, {},
             data={**result, "ladder": asdict(spec)},
@@ -137,9 +143,11 @@ class WebsocketScenario:
         held = next((s for s in steps if s.load == outcome.value and s.passed), None)
         p99 = held.extra.get("p99_ms") if held is not None else None
         p99_value = float(p99) if p99 is not None else math.nan
+        reason = record.invalid_reason
         return [
-            Measurement("ws_connections", float(outcome.value),
+            Measurement("ws_connections", float(outcome.value), reason is None, reason,
                         bound_reason=outcome.bound_reason),
-            Measurement("ws_delivery_p99_ms", p99_value, math.isfinite(p99_value),
-                        None if math.isfinite(p99_value) else "no step held"),
+            Measurement("ws_delivery_p99_ms", p99_value,
+                        reason is None and math.isfinite(p99_value),
+                        reason or (None if math.isfinite(p99_value) else "no step held")),
         ]  # fmt: skip

@@ -58,6 +58,8 @@ PUBLISH_HZ = 4.3
 DELIVERY_SLO_S = 1.0
 DELIVERY_QUANTILE = 0.99
 CONNECT_TIMEOUT_S = 10.0
+# A step's new connections must all be open within this long, or the rest count as refused.
+OPENING_LIMIT_S = 60.0
 # Handshakes in flight at once: enough to open thousands in seconds, few enough that the
 # API's accept queue never overflows.
 OPENING_AT_ONCE = 100
@@ -290,7 +292,14 @@ class Fleet:
                     await asyncio.wait_for(client.ready.wait(), CONNECT_TIMEOUT_S + 1)
 
         started = time.monotonic()
-        await asyncio.gather(*(open_one(client) for client in fresh))
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(open_one(client) for client in fresh)), OPENING_LIMIT_S
+            )
+        except TimeoutError:  # a server this slow to accept refuses the rest in effect
+            for client in fresh:
+                if not client.opened and client.refused is None:
+                    client.refused = f"not open within {OPENING_LIMIT_S:g} s"
         self.clients.extend(fresh)
         LOG.info("%d connections open (%d new in %.1f s)", count, len(fresh),
                  time.monotonic() - started)  # fmt: skip
@@ -312,7 +321,7 @@ def judge(
     """One step's outcome from what its connections saw (see the module docstring)."""
     seqs = publisher.published_between(start, end)
     readers = fleet.readers()
-    refused = [c for c in fleet.clients if not c.opened]
+    refused = [c for c in fleet.clients if c.refused is not None or not c.opened]
     dropped = [r for r in readers if r.dropped]
     all_delays = [d for r in readers if r.opened
                   for d in delays(r, publisher.sent, seqs, until)]  # fmt: skip
