@@ -36,6 +36,8 @@ EVAL_DELAY_S = 1.0
 # New users join over this long rather than all in one instant: a step's first
 # requests would otherwise all leave together, a burst no steady load has.
 SPAWN_S = 1.0
+# Longer than the report's longest think time.
+QUIET_GRACE_S = 4.0
 
 
 @dataclass
@@ -126,7 +128,9 @@ class LadderShape(LoadTestShape):
                 return LADDER.start, float(LADDER.start)
             self._open(LADDER.start)
         current = windows[-1]
-        if current.ended is None and now >= current.started + STEP_S:
+        # a step without a request yet (one user may think for 3 s) holds a little longer
+        quiet = current.requests_started == 0 and now < current.started + STEP_S + QUIET_GRACE_S
+        if current.ended is None and now >= current.started + STEP_S and not quiet:
             current.ended = now
             self.pending = current
             if ladder.climbing:
