@@ -59,17 +59,21 @@ def build_plan(
     runs: Sequence[Sequence[Comparison]],
     repeats: int,
     available: Collection[str] | None = None,
+    run_scenarios: Sequence[Collection[str]] | None = None,
 ) -> list[WindowSet]:
     """Rounds of window sets for the runs' comparisons (runs are indexed by position).
 
-    Only `available` scenarios run (default: all of them); a comparison none of whose
-    scenarios is available is left out of the plan.
+    Only `available` scenarios run (default: all of them), and of those only a run's own
+    `run_scenarios` where given; a comparison none of whose scenarios is available is
+    left out of the plan.
     """
     order: list[Variant] = []
     destinations: dict[Variant, list[Destination]] = {}
     for run, pairs in enumerate(runs):
         for pair in pairs:
             scenarios = measured_by(pair.optimization, available)
+            if run_scenarios is not None:
+                scenarios = tuple(s for s in scenarios if s in run_scenarios[run])
             if not scenarios:
                 continue
             sides: tuple[tuple[VariantName, Variant], ...] = (

@@ -80,6 +80,10 @@ WINDOW_GUESS_S = 12.0
 # what a host whose engine runs a compose stack must hold (not only some roles' services)
 STACK_SERVICES = ("postgres", "redis_cache", "redis_broker", "api", "worker", "prometheus")
 UNAVAILABLE_IN_BUILD = "no scenario for it is available in this build"
+ISOLATE_LEFT_OUT = (
+    "measured end to end only: its scenarios ({scenarios}) take too long a window for this "
+    "run to measure it alone too (chrono-bench run --mode isolate --optimizations ID does)"
+)
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,9 @@ class RunOptions:
     host: str | None = None
     # the gate's self-test: a known delay the app adds to its project list (0: none)
     canary_delay_ms: float = 0.0
+    # the scenarios the isolate mode runs (None: every one available); the demo measures
+    # each optimization alone only where a window takes seconds, the rest end to end
+    isolate_scenarios: tuple[str, ...] | None = None
 
 
 def new_run_id() -> str:
@@ -286,8 +293,20 @@ class BenchmarkSession:
             reasons = "; ".join(f"{o}: {why}" for o, why in self.not_measured.items())
             raise UserError(f"nothing to run on the {self.runtime} runtime: {reasons}")
         measurable = [o for o in chosen if o not in self.not_measured]
-        self.runs = [run_comparisons(mode, measurable) for mode in self.modes]
-        self.plan = build_plan(self.runs, self.repeats, self.scenarios)
+        self.mode_scenarios = [self._mode_scenarios(mode) for mode in self.modes]
+        # per mode, what it leaves out besides what the runtime cannot measure
+        self.mode_not_measured = [
+            {**self.not_measured, **{
+                o: ISOLATE_LEFT_OUT.format(scenarios=", ".join(measured_by(o, self.scenarios)))
+                for o in measurable if not measured_by(o, scenarios)
+            }}
+            for scenarios in self.mode_scenarios
+        ]  # fmt: skip
+        self.runs = [
+            run_comparisons(mode, [o for o in measurable if o not in left_out])
+            for mode, left_out in zip(self.modes, self.mode_not_measured, strict=True)
+        ]
+        self.plan = build_plan(self.runs, self.repeats, self.scenarios, self.mode_scenarios)
         placement = load_placement(
             plan_placement(options.pin), inventory, options.load_workers, options.load_hosts
         )
@@ -296,6 +315,12 @@ class BenchmarkSession:
             # The engine's cgroups place the containers on any core: the load generator
             # is not held to one either (the compose runtime ignores --pin).
             self.placement = replace(self.placement, sut_cpus=(), loadgen_cpus=())
+
+    def _mode_scenarios(self, mode: Mode) -> list[str]:
+        wanted = self.options.isolate_scenarios
+        if mode != "isolate" or wanted is None:
+            return self.scenarios
+        return [name for name in self.scenarios if name in wanted]
 
     def execute(self) -> list[Path]:
         """Measure; returns each run's folder (in the order of the modes)."""
@@ -317,14 +342,14 @@ class BenchmarkSession:
         """Each mode's folder and results.json; `reports/latest` -> the first."""
         logs = []
         reports_dir = self.options.reports_dir.resolve()
-        for mode in self.modes:
+        for mode, not_measured in zip(self.modes, self.mode_not_measured, strict=True):
             run_dir = reports_dir / new_run_id()
             run_dir.mkdir(parents=True)
             results = header(
                 run_dir.name, mode, self.profile, self.budget, self.placement, self.runtime
             )
-            if self.not_measured:
-                results["environment"]["not_measured"] = self.not_measured
+            if not_measured:
+                results["environment"]["not_measured"] = not_measured
             if self.options.canary_delay_ms:
                 results["environment"]["canary_delay_ms"] = self.options.canary_delay_ms
             logs.append(ResultsLog(run_dir / "results.json", results))

@@ -104,3 +104,28 @@ def test_cli_errors_are_one_line(args: list[str], message: str, tmp_path: Path) 
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+
+
+def test_the_demo_measures_long_scenarios_end_to_end_only() -> None:
+    """isolate_scenarios keeps the isolate run to those scenarios; what it leaves out is
+    measured end to end and named, with the reason, in the isolate run's not_measured."""
+    run = session(modes=("endtoend", "isolate"), isolate_scenarios=("api", "frontend"))
+    endtoend, isolate = run.runs
+    assert [pair.optimization for pair in endtoend] == ["all"]
+    alone = {pair.optimization for pair in isolate}
+    assert alone == {"stats_aggregate", "db_indexes", "async_db", "pg_tuning", "redis_cache",
+                     "frontend_split"}  # fmt: skip
+    left_out = run.mode_not_measured[1]
+    assert {"celery_tuning", "db_pool", "ws_manager"} <= left_out.keys()
+    assert "measured end to end only" in left_out["celery_tuning"]
+    assert "resource_limits" in run.mode_not_measured[0]  # the runtime's, in both runs
+    scenarios_alone = {
+        name
+        for window_set in run.plan
+        for d in window_set.destinations
+        if d.run == 1
+        for name in d.scenarios
+    }
+    assert scenarios_alone == {"api", "frontend"}  # async_db's concurrency ladder is not
+    scenarios_all = {name for window_set in run.plan for name in window_set.scenarios()}
+    assert {"scrape", "concurrency", "websocket", "soak"} <= scenarios_all
