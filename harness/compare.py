@@ -30,16 +30,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from harness.results import (
-    LOWER,
-    METRICS,
-    Expected,
-    Sample,
-    Side,
-    SummaryRow,
-    Verdict,
-    Verification,
-)
+from harness.metrics import METRICS
+from harness.results import LOWER, Expected, Sample, Side, SummaryRow, Verdict, Verification
 
 ALPHA = 0.05
 MIN_EFFECT = 0.05  # smallest |ratio - 1| that counts as a change

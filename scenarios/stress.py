@@ -35,7 +35,8 @@ from typing import Any, Protocol, cast
 
 from harness.collect.memory import PeakMemory
 from harness.errors import UserError
-from harness.results import METRICS, Sample, Side, iso
+from harness.metrics import METRICS
+from harness.results import Sample, Side, iso
 from harness.runtime.target import Target
 from harness.runtime.variants import Variant
 from harness.units import kib_to_mib

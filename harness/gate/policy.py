@@ -22,7 +22,8 @@ from typing import Literal, Self
 import pydantic
 
 from harness.errors import UserError
-from harness.results import ALL, METRICS, OPTIMIZATIONS
+from harness.metrics import METRICS
+from harness.results import ALL, OPTIMIZATIONS
 
 DEFAULT_POLICY = "policy.json"
 SCHEMA_FILE = "policy.schema.json"

@@ -42,7 +42,8 @@ from harness.compare import (
 )
 from harness.errors import UserError
 from harness.gate.policy import Limit, Policy, Regression
-from harness.results import LOWER, METRICS, Claim, Results
+from harness.metrics import METRICS, Claim
+from harness.results import LOWER, Results
 
 # The gate's CI is only shown, not decided on: fewer resamples keep large checks quick.
 GATE_RESAMPLES = 999

@@ -21,8 +21,9 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
+from harness.metrics import METRICS, REPORT_METRICS, Claim
 from harness.report.tables import NOT_AVAILABLE, expectation_verdict, fmt_value
-from harness.results import ALL, METRICS, REPORT_METRICS, Claim, SummaryRow
+from harness.results import ALL, SummaryRow
 
 DPI = 85
 ROW_HEIGHT_IN = 0.62

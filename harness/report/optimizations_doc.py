@@ -10,11 +10,11 @@ from __future__ import annotations
 import sys
 
 from harness import catalog
-from harness.results import METRICS
+from harness.metrics import METRICS
 
 HEADER = """# Optimizations and metrics
 
-Generated from `harness/catalog.py` and `harness/results.py` by
+Generated from `harness/catalog.py` and `harness/metrics.py` by
 `python -m harness.report.optimizations_doc > docs/optimizations.md`; do not edit by hand.
 The ids are the same in the app's settings (`CHRONO_<ID>=true|false`), the CLI
 (`--optimizations`) and results.json.

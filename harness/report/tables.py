@@ -14,17 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from harness.compare import summarize
-from harness.results import (
-    ALL,
-    METRICS,
-    OPTIMIZATIONS,
-    REPORT_METRICS,
-    Metric,
-    Results,
-    Sample,
-    Side,
-    SummaryRow,
-)
+from harness.metrics import METRICS, REPORT_METRICS, Metric
+from harness.results import ALL, OPTIMIZATIONS, Results, Sample, Side, SummaryRow
 
 NOT_AVAILABLE = "—"
 

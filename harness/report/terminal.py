@@ -10,9 +10,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from harness.metrics import REPORT_METRICS
 from harness.report.summary import markdown_table
 from harness.report.tables import SECTION_HEADER, section_cells, summary_rows
-from harness.results import REPORT_METRICS, Results, load_results
+from harness.results import Results, load_results
 
 
 def _rows(results: Results) -> list[list[str]]:

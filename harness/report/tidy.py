@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.results import METRICS, Results
+from harness.metrics import METRICS
+from harness.results import Results
 
 COLUMNS = [
     "run_id", "optimization", "variant", "scenario", "metric", "value", "unit", "better",

@@ -25,12 +25,12 @@ from typing import Protocol
 
 from harness.collect.series import has_prometheus, window_peaks, window_series
 from harness.compare import summarize
+from harness.metrics import METRICS
 from harness.progress import Clock, RunProgress
 from harness.results import (
     ALL,
     LATENCIES_DIR,
     LOWER,
-    METRICS,
     OPTIMIZATIONS,
     TIMESERIES_DIR,
     Expects,

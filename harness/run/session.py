@@ -39,14 +39,7 @@ from harness.load.ceiling import measure_ceiling
 from harness.load.hosts import describe_load, load_placement, reach_load_hosts
 from harness.progress import Eta, RunProgress, status
 from harness.render.topology import host_budget
-from harness.results import (
-    OPTIMIZATIONS,
-    SCHEMA_VERSION,
-    Mode,
-    Results,
-    iso,
-    record_runtime,
-)
+from harness.results import OPTIMIZATIONS, SCHEMA_VERSION, Mode, Results, iso, record_runtime
 from harness.run.environment import git_info, host_info, package_versions
 from harness.run.plan import build_plan, measured_by, window_count
 from harness.run.runner import ResultsLog, Runner

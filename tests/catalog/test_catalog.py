@@ -12,8 +12,9 @@ from app.core.config import SWITCHES, Settings
 from app.frontend_serve import FrontendSettings
 from harness import catalog
 from harness.cli import app as cli_app
+from harness.metrics import METRICS
 from harness.report.optimizations_doc import optimizations_doc
-from harness.results import METRICS, OPTIMIZATIONS
+from harness.results import OPTIMIZATIONS
 from harness.run.plan import measured_by
 from harness.runtime.variants import BASELINE, changes, comparisons, parse_optimizations
 

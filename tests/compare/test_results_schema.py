@@ -7,14 +7,8 @@ import json
 import pytest
 
 from harness.errors import UserError
-from harness.results import (
-    METRICS,
-    OPTIMIZATIONS,
-    REPORT_METRICS,
-    dump_results,
-    load_results,
-    validate_results,
-)
+from harness.metrics import METRICS, REPORT_METRICS
+from harness.results import OPTIMIZATIONS, dump_results, load_results, validate_results
 from tests.report.synthetic import make_results, samples_for, spread
 
 

@@ -29,7 +29,8 @@ import pytest
 
 from harness.gate.policy import load_policy
 from harness.gate.rules import Windows, check_regression, run_gate
-from harness.results import METRICS, Results
+from harness.metrics import METRICS
+from harness.results import Results
 from scenarios.profiles import get_profile
 
 CASES = Path(__file__).parents[1] / "cases" / "gate"

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from harness.compare import summarize
-from harness.results import METRICS, Results, Sample, Verification, dump_results
+from harness.metrics import METRICS
+from harness.results import Results, Sample, Verification, dump_results
 
 BUDGET = {
     "host": {"name": "test-host", "cpus": 2, "memory_mb": 4096},

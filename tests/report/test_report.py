@@ -17,12 +17,13 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from harness.cli import app
+from harness.metrics import METRICS, REPORT_METRICS
 from harness.report import combined, write_report
 from harness.report.dumbbell import headline_rows
 from harness.report.tables import optimization_sections
 from harness.report.terminal import print_summary, summary_json
 from harness.report.timeseries import _moving
-from harness.results import METRICS, REPORT_METRICS, load_results
+from harness.results import load_results
 from tests.report.synthetic import make_results, samples_for, spread, write_json, write_run
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from harness.results import METRICS
+from harness.metrics import METRICS
 from scenarios.ws_client import PUBLISH_HZ, STALL_EVERY, Reader, delays, quantile
 
 SENT = [0.0, 0.4, 0.8, 1.2]
