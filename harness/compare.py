@@ -275,7 +275,7 @@ def bounded_verdict(
     if not (before_bound or after_bound) or result.verdict == "inconclusive":
         return result.verdict, result.reason
     if before_bound and after_bound:
-        return "inconclusive", "inconclusive (both ≥): both sides are lower bounds"
+        return "inconclusive", "both ≥: two lower bounds say nothing of which side is higher"
     before, after = result.before_median, result.after_median
     assert before is not None and after is not None
     # A bounded side may truly be higher still: only an ordering where it already is the
