@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test check lint typecheck system-packages setup clean frontend
+.PHONY: demo test check lint typecheck system-packages setup clean frontend selftest
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ typecheck: $(STAMP)
 
 test: setup lint typecheck frontend
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+# The gate's self-test for real (three ci-profile runs, about 10 minutes on quiet cores).
+selftest: setup frontend
+	$(BIN)/pytest -q -m selftest tests/gate/test_self_test.py
 
 check: setup lint typecheck frontend
 	$(BIN)/pytest -q -m "not slow" -x $(PYTEST_ARGS)

@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
+@pytest.mark.selftest
 @pytest.mark.timeout(3600)
 def test_the_gate_passes_an_aa_pair_and_fails_the_canary(tmp_path: Path) -> None:
     test = run_self_test(load_policy(), tmp_path, None, None, REPO / "inventory.py")
