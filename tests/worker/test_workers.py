@@ -158,8 +158,11 @@ def test_critical_task_wait_behind_a_scraping_backlog(
     assert answer["queue"] == ("critical" if tuning else "celery")
     first_scrape_done = min(done)
     if tuning:
-        # its own worker: it ran while every scrape was still running
-        assert answer["started_at"] < first_scrape_done, (answer, first_scrape_done)
+        # its own worker: it ran while the backlog was still running, and without waiting
+        # for a scraping slot (on a busy machine a first scrape may end before it is sent)
+        assert answer["started_at"] < max(done), (answer, max(done))
+        if answer["sent_at"] < first_scrape_done:
+            assert answer["started_at"] < first_scrape_done, (answer, first_scrape_done)
     else:
         # head-of-line blocking: it waited behind the backlog until a scrape ended
         assert answer["started_at"] >= first_scrape_done, (answer, first_scrape_done)
