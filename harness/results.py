@@ -92,7 +92,7 @@ class Environment(RuntimeEnvironment):
     # the measurement profile's settings (scenarios/profiles.py) when the run was made
     measure_profile: NotRequired[dict[str, Any]]
     # The stand-in's upstream profile, the time factor the scrape ran at, the polite
-    # ceiling and each figure's source (harness/run/session.py, describe_upstream).
+    # ceiling and each figure's source (harness/run/results_log.py, describe_upstream).
     upstream: NotRequired[dict[str, object]]
 
 

@@ -16,7 +16,6 @@ Samples are written to results.json at once: an interrupted run keeps what it me
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -24,96 +23,38 @@ from pathlib import Path
 from typing import Protocol
 
 from harness.collect.series import has_prometheus, window_peaks, window_series
-from harness.compare import summarize
-from harness.metrics import METRICS
 from harness.progress import Clock, RunProgress
 from harness.results import (
     ALL,
     LATENCIES_DIR,
-    LOWER,
     OPTIMIZATIONS,
     TIMESERIES_DIR,
     Expects,
     LatencyFile,
     ProbeRecord,
-    Results,
     Sample,
     Side,
     TimeseriesFile,
-    Verification,
     VerificationPart,
-    dump_results,
     dump_window_file,
-    iso,
-    pooled_latencies,
     window_file,
 )
-from harness.run.plan import Destination, WindowSet
+from harness.run.plan import WindowSet
 from harness.run.probes import Prober
+from harness.run.results_log import Measured, ResultsLog, to_samples
 from harness.run.verify import Answer, HttpVerifier, compare_answers
 from harness.runtime.target import Target
 from harness.runtime.variants import Comparison, Variant
 from harness.upstream.corpus import build_corpus
-from scenarios.base import Measurement, Scenario, WindowRecord
+from scenarios.base import Scenario, WindowRecord
 from scenarios.profiles import MeasureProfile, corpus_for
 
 LOG = logging.getLogger(__name__)
-# A metric several scenarios of one window set measure (API memory during api and
-# websocket) is the peak over them.
-PEAK_METRICS = frozenset({"backend_memory_mb", "worker_memory_mb"})
 # The scenario whose statement counts the counters' cross-check vouches for.
 COUNTED_SCENARIO = "api"
 PART_ORDER = ("answers", "problem reproduced", "fix in effect", "statement counters")
 # The scenario whose warm-up (the report's request mix) runs after every variant switch.
 WARM_UP_SCENARIO = "api"
-Measured = list[tuple[WindowRecord, list[Measurement]]]
-
-
-def to_samples(destination: Destination, repeat: int, measured: Measured) -> list[Sample]:
-    """One window set's measurements as one destination's samples, one per metric.
-
-    A sample is valid only if its window was (the load generator kept up) and its value
-    is finite; an invalid sample keeps the reason.
-    """
-    merged: dict[str, Sample] = {}
-    for record, measurements in measured:
-        if record.scenario not in destination.scenarios:
-            continue
-        for m in measurements:
-            valid = m.valid and record.invalid_reason is None and math.isfinite(m.value)
-            sample: Sample = {
-                "optimization": destination.optimization,
-                "variant": destination.variant,
-                "scenario": record.scenario,
-                "metric": m.metric,
-                "value": m.value if math.isfinite(m.value) else 0.0,
-                "unit": METRICS[m.metric].unit,
-                "repeat": repeat,
-                "window": [iso(record.started_at), iso(record.finished_at)],
-                "valid": valid,
-            }
-            if m.bound_reason is not None:
-                sample["bound"] = LOWER
-                sample["bound_reason"] = m.bound_reason
-            if m.requests is not None:
-                sample["requests"] = m.requests
-            if not valid:
-                sample["invalid_reason"] = (
-                    record.invalid_reason or m.invalid_reason or "no finite value"
-                )
-            previous = merged.get(m.metric)
-            if previous is not None and m.metric in PEAK_METRICS:
-                sample = _peak(previous, sample)
-            merged[m.metric] = sample
-    return list(merged.values())
-
-
-def _peak(first: Sample, second: Sample) -> Sample:
-    peak = second.copy() if second["value"] >= first["value"] else first.copy()
-    peak["scenario"] = f"{first['scenario']}+{second['scenario']}"
-    peak["valid"] = first["valid"] and second["valid"]
-    peak["window"] = [first["window"][0], second["window"][1]]
-    return peak
 
 
 class Verifier(Protocol):
@@ -122,47 +63,6 @@ class Verifier(Protocol):
     def request_set(self, target: Target) -> list[str]: ...
 
     def answers(self, target: Target, paths: Sequence[str]) -> dict[str, Answer]: ...
-
-
-class ResultsLog:
-    """results.json of one run, rewritten (atomically) after every change."""
-
-    def __init__(self, path: Path, results: Results) -> None:
-        self.path = path
-        self.results = results
-        self.write()
-
-    def write(self) -> None:
-        dump_results(self.results, self.path)
-
-    def add_samples(self, samples: list[Sample]) -> None:
-        if samples:
-            self.results["samples"].extend(samples)
-            self.write()
-
-    def set_verification(self, verification: Verification) -> None:
-        """Add a comparison's verification, or replace the one it had."""
-        kept = [
-            v for v in self.results["verification"]
-            if v["optimization"] != verification["optimization"]
-        ]  # fmt: skip
-        self.results["verification"] = [*kept, verification]
-        self.write()
-
-    def add_probes(self, records: list[ProbeRecord]) -> None:
-        if records:
-            self.results.setdefault("probes", []).extend(records)
-            self.write()
-
-    def finish(self, clock: Clock) -> None:
-        samples = self.results["samples"]
-        self.results["summary"] = summarize(
-            samples,
-            self.results["verification"],
-            pooled=pooled_latencies(self.path.parent, samples),
-        )
-        self.results["finished_at"] = iso(clock())
-        self.write()
 
 
 class Runner:

@@ -15,7 +15,6 @@ host checked before any report folder is made.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
@@ -24,27 +23,26 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from harness.budget.allocation import Budget, allocate
+from harness.budget.allocation import allocate
 from harness.budget.inventory import Inventory, get_host, load_inventory
-from harness.compare import summarize
 from harness.errors import UserError
 from harness.load.ceiling import measure_ceiling
-from harness.load.hosts import describe_load, load_placement, reach_load_hosts
+from harness.load.hosts import load_placement, reach_load_hosts
 from harness.progress import Eta, RunProgress, status
 from harness.render.topology import host_budget
-from harness.results import OPTIMIZATIONS, SCHEMA_VERSION, Mode, Results, iso, record_runtime
-from harness.run.environment import git_info, host_info, package_versions
+from harness.results import OPTIMIZATIONS, Mode, record_runtime
 from harness.run.plan import build_plan, measured_by, window_count
-from harness.run.runner import ResultsLog, Runner
+from harness.run.results_log import ResultsLog, close_log, describe_upstream, header
+from harness.run.runner import Runner
 from harness.runtime.chrono import canary_env
-from harness.runtime.placement import Placement, plan_placement
+from harness.runtime.placement import plan_placement
 from harness.runtime.runtimes import (
     StackSpec,
     check_runtime,
@@ -53,11 +51,9 @@ from harness.runtime.runtimes import (
 )
 from harness.runtime.signals import exit_on_signals
 from harness.runtime.variants import BASELINE, Comparison, comparisons, parse_optimizations
-from harness.upstream.profiles import UpstreamProfile
 from scenarios import stress
 from scenarios.profiles import MeasureProfile, get_profile
 from scenarios.registry import build_scenarios, corpus_for, seed_for, upstream_for
-from scenarios.scrape_figures import polite_ceiling_per_min
 
 if TYPE_CHECKING:  # the docker SDK is imported only by runs that use it
     from harness.runtime.compose.ssh_engine import RemoteHost, SshEngine
@@ -66,8 +62,6 @@ LOG = logging.getLogger(__name__)
 LOCAL_HOST = "@local"
 LATEST_LINK = "latest"
 MODES: tuple[Mode, ...] = ("isolate", "ladder", "endtoend", "optimized")
-# The API's throughput must stay well below what the load generator can send.
-MIN_LOADGEN_RATIO = 3.0
 # A first guess of one window's duration (restart, load, collection), before any ran.
 WINDOW_GUESS_S = 12.0
 # what a host whose engine runs a compose stack must hold (not only some roles' services)
@@ -124,17 +118,6 @@ def stack_directory() -> Path:
     return path
 
 
-def loadgen_ratio(results: Results, workers: int = 1) -> float | None:
-    """The locust ceiling (with the run's workers, where measured) over the highest
-    throughput the API reached in this run."""
-    ceilings = results["environment"]["loadgen_max_rps"]
-    ceiling = ceilings.get(f"locust_workers_{max(workers, 1)}", ceilings.get("locust_workers_1"))
-    api = [s["value"] for s in results["samples"] if s["metric"] == "api_rps" and s["valid"]]
-    if not ceiling or not api or max(api) <= 0:
-        return None
-    return ceiling / max(api)
-
-
 def parse_mode(text: str) -> Mode:
     for mode in MODES:
         if mode == text:
@@ -157,75 +140,6 @@ def why_not_measured(optimization: str, unavailable: dict[str, str]) -> str:
     """Why no available scenario measures `optimization`: the runtime's reasons."""
     reasons = [unavailable[name] for name in measured_by(optimization) if name in unavailable]
     return "; ".join(reasons) or UNAVAILABLE_IN_BUILD
-
-
-def header(
-    run_id: str,
-    mode: Mode,
-    profile: MeasureProfile,
-    budget: Budget,
-    placement: Placement,
-    runtime: str = "local",
-) -> Results:
-    return {
-        "schema": SCHEMA_VERSION,
-        "run_id": run_id,
-        "started_at": iso(time.time()),
-        "finished_at": None,
-        "git": git_info(),
-        "host": host_info(),
-        "runtime": runtime,
-        "profile": profile.name,
-        "mode": mode,
-        "budget": budget.to_dict(),
-        "environment": {
-            "versions": package_versions(),
-            "loadgen_max_rps": {},
-            "placement": placement.describe(),
-            "load_generator": describe_load(placement),
-            # what the profile's name stood for when this run was made: a baseline of the
-            # same name but other windows is not comparable (harness/gate/comparable.py)
-            "measure_profile": json.loads(json.dumps(asdict(profile))),
-        },
-        "samples": [],
-        "verification": [],
-        "summary": [],
-    }
-
-
-def describe_upstream(upstream: UpstreamProfile, domains: int) -> dict[str, object]:
-    """What results.json says about the stand-in: its profile, the time factor every
-    latency, limit and pause ran at, the limits as applied, the polite ceiling of the
-    scrape scenario's `domains` (scenarios/scrape_figures.py), each figure's source."""
-    ceiling = polite_ceiling_per_min(upstream, domains)
-    return {
-        "profile": upstream.name,
-        "time_factor": upstream.time_factor,
-        "scrape_domains": domains,
-        "polite_ceiling_pages_per_min": ceiling,
-        "polite_ceiling_pages_per_min_real": ceiling / upstream.time_factor,
-        "cdx_limit_per_min": upstream.cdx_limit.per_min if upstream.cdx_limit else None,
-        "memento_limit_per_min": (
-            upstream.memento_limit.per_min if upstream.memento_limit else None
-        ),
-        "sources": dict(upstream.sources),
-    }
-
-
-def close_log(log: ResultsLog, workers: int = 0) -> None:
-    """Summary and load generator ratio, also for an interrupted run's partial data."""
-    results = log.results
-    if results["finished_at"] is None:
-        results["summary"] = summarize(results["samples"], results["verification"])
-    ratio = loadgen_ratio(results, workers)
-    environment = results["environment"]
-    environment["loadgen_ratio"] = ratio
-    if ratio is not None and ratio < MIN_LOADGEN_RATIO:
-        environment["loadgen_note"] = (
-            f"locust's ceiling is only {ratio:.1f}x the API's highest throughput "
-            f"(< {MIN_LOADGEN_RATIO:g}x): the load generator may have limited the API"
-        )
-    log.write()
 
 
 class BenchmarkSession:

@@ -16,7 +16,8 @@ from harness.results import load_results
 from harness.run.plan import build_plan, window_count
 from harness.run.probes import Prober
 from harness.run.probes.base import Reading
-from harness.run.runner import ResultsLog, Runner
+from harness.run.results_log import ResultsLog
+from harness.run.runner import Runner
 from harness.run.verify import Answer
 from harness.runtime.placement import Placement
 from harness.runtime.variants import BASELINE, Changes, Variant, comparisons

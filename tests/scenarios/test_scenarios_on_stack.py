@@ -26,7 +26,8 @@ from harness.results import (
     window_file,
 )
 from harness.run.plan import build_plan
-from harness.run.runner import ResultsLog, Runner
+from harness.run.results_log import ResultsLog
+from harness.run.runner import Runner
 from harness.runtime.local.monitoring import CELERY_QUEUES
 from harness.runtime.local.stack import LocalStack
 from harness.runtime.variants import comparisons
