@@ -1,4 +1,4 @@
-"""Statistics of harness/compare.py on samples whose truth is known."""
+"""Statistics of harness/compare/ on samples whose truth is known."""
 
 from __future__ import annotations
 

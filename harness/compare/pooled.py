@@ -1,0 +1,76 @@
+"""Pooled latency percentiles: a side's percentile of all its windows' requests together,
+and the ratio's CI from a bootstrap over whole windows (each resample draws whole windows,
+so the rounds' drift stays in the interval)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Literal
+
+import numpy as np
+
+from harness.compare.stats import CompareConfig, MetricComparison, float_array
+
+# Each resample of a pooled percentile pools whole windows again: fewer resamples.
+POOLED_RESAMPLES = 1999
+# (optimization, metric) -> side -> one list of request latencies per valid window
+Pooled = Mapping[tuple[str, str], Mapping[str, Sequence[Sequence[float]]]]
+
+
+def pooled_percentile(windows: Sequence[Sequence[float]], quantile: float) -> float:
+    """The `quantile` of all the windows' requests together: the smallest latency at or
+    below which that share of them falls (locust's rule)."""
+    pooled = np.sort(np.concatenate([float_array(w) for w in windows]))
+    if pooled.size == 0:
+        raise ValueError("a percentile of no requests")
+    return float(pooled[max(0, math.ceil(quantile * pooled.size) - 1)])
+
+
+def pooled_ratio_ci(
+    before: Sequence[Sequence[float]],
+    after: Sequence[Sequence[float]],
+    quantile: float,
+    config: CompareConfig = CompareConfig(),
+) -> tuple[float, float] | None:
+    """Bootstrap CI of after / before pooled percentiles, resampling whole windows."""
+    if len(before) < 2 or len(after) < 2:
+        return None
+    rng = np.random.default_rng(config.seed)
+    ratios = []
+    for _ in range(min(config.n_resamples, POOLED_RESAMPLES)):
+        b = [before[i] for i in rng.integers(0, len(before), len(before))]
+        a = [after[i] for i in rng.integers(0, len(after), len(after))]
+        base = pooled_percentile(b, quantile)
+        if base > 0:
+            ratios.append(pooled_percentile(a, quantile) / base)
+    if not ratios:
+        return None
+    tail = (1 - config.confidence) / 2 * 100
+    low, high = np.percentile(ratios, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def pool(
+    result: MetricComparison,
+    before: Sequence[Sequence[float]],
+    after: Sequence[Sequence[float]],
+    quantile: float,
+    better: Literal["lower", "higher"],
+    config: CompareConfig = CompareConfig(),
+) -> MetricComparison:
+    """`result` with its figures from the pooled requests (see the module docstring)."""
+    before_p, after_p = pooled_percentile(before, quantile), pooled_percentile(after, quantile)
+    ratio = after_p / before_p if before_p > 0 else None
+    verdict, reason = result.verdict, result.reason
+    if verdict != "inconclusive":
+        large = before_p != after_p if ratio is None else abs(ratio - 1) >= config.min_effect
+        if result.p_value is not None and result.p_value < config.alpha and large:
+            verdict = "improved" if (after_p < before_p) == (better == "lower") else "regressed"
+        else:
+            verdict = "no-change"
+    return replace(
+        result, before_median=before_p, after_median=after_p, ratio=ratio,
+        ci95=pooled_ratio_ci(before, after, quantile, config), verdict=verdict, reason=reason,
+    )  # fmt: skip
