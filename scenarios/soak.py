@@ -1,7 +1,7 @@
 """The soak scenario: the API's memory over a fixed time, with the report's 100 dashboards.
 
 The report's "current" holds 100 WebSocket connections; here one in ten of them is
-stalled (scenarios/ws_client.py) while progress flows to all at a running scrape's rate,
+stalled (scenarios/ws_clients.py) while progress flows to all at a running scrape's rate,
 and the api mix (scenarios/locustfiles/api.py) keeps the API busy meanwhile. The API's
 memory is sampled throughout: its PSS on the local runtime (a page shared by its forked
 workers counts once), its container's cgroup memory on compose. `backend_memory_mb` is
@@ -27,7 +27,7 @@ from scenarios.api import ApiScenario
 from scenarios.base import Measurement, WindowRecord
 from scenarios.profiles import MeasureProfile
 from scenarios.websocket import create_users, run_client
-from scenarios.ws_client import CONNECTIONS_PER_USER
+from scenarios.ws_clients import CONNECTIONS_PER_USER
 
 # Opening the connections and closing them again, beyond the hold.
 CLIENT_SLACK_S = 60.0

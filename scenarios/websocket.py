@@ -32,7 +32,8 @@ from scenarios.base import Measurement, WindowRecord
 from scenarios.concurrency import ladder_steps
 from scenarios.ladder import LadderSpec, Step, replay
 from scenarios.profiles import MeasureProfile
-from scenarios.ws_client import CONNECTIONS_PER_USER, DELIVERY_SLO_S, OPENING_LIMIT_S
+from scenarios.ws_clients import CONNECTIONS_PER_USER, OPENING_LIMIT_S
+from scenarios.ws_delivery import DELIVERY_SLO_S
 
 TOKEN_MINUTES = 24 * 60
 EXIT_GRACE_S = 60.0

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 from harness.metrics import METRICS
-from scenarios.ws_client import PUBLISH_HZ, STALL_EVERY, Reader, delays, quantile
+from scenarios.ws_clients import STALL_EVERY, Reader
+from scenarios.ws_delivery import PUBLISH_HZ, delays, quantile
 
 SENT = [0.0, 0.4, 0.8, 1.2]
 
