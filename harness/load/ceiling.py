@@ -8,14 +8,14 @@ import re
 import subprocess
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any
 
 from harness.errors import UserError
 from harness.load.local import run_locust
 from harness.load.spec import LOCUSTFILES, LocustSpec
 from harness.runtime.placement import Placement
 from harness.runtime.ports import LOOPBACK, free_port
-from harness.runtime.process import CheckedTCPExecutor, Startable, require_binary
+from harness.runtime.process import CheckedTCPExecutor, require_binary
+from harness.supervision import LoggedService
 
 LOG = logging.getLogger(__name__)
 CEILING_DURATION_S = 6.0
@@ -47,7 +47,7 @@ http {{
 """
 
 
-class NginxServer(Startable):
+class NginxServer(LoggedService):
     """One nginx master and worker answering `GET /ok` with a constant body."""
 
     def __init__(self, base_dir: Path, placement: Placement | None = None) -> None:
@@ -55,8 +55,6 @@ class NginxServer(Startable):
         self.base_dir = base_dir.resolve()
         self.port = free_port()
         self._placement = placement or Placement()
-        self._executor: CheckedTCPExecutor | None = None
-        self._log: IO[Any] | None = None
 
     @property
     def url(self) -> str:
@@ -71,22 +69,13 @@ class NginxServer(Startable):
         )
         command = [binary, "-c", str(config), "-e", str(self.base_dir / "error.log")]
         self._log = open(self.base_dir / "nginx.log", "a")  # noqa: SIM115 - closed in stop()
-        self._executor = CheckedTCPExecutor(
-            self._placement.wrap(command, "sut"), port=self.port, ready=lambda: True, log=self._log
-        )
-        try:
-            self._executor.start()
-        except Exception as error:
-            self.stop()
-            raise UserError(f"nginx did not start: see {self.base_dir / 'error.log'}") from error
-
-    def stop(self) -> None:
-        if self._executor is not None:
-            self._executor.stop()
-            self._executor = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        self._launch(
+            CheckedTCPExecutor(
+                self._placement.wrap(command, "sut"), port=self.port, ready=lambda: True,
+                log=self._log,
+            ),
+            f"nginx did not start: see {self.base_dir / 'error.log'}",
+        )  # fmt: skip
 
 
 def run_wrk(url: str, duration_s: float, placement: Placement) -> float:

@@ -11,11 +11,9 @@ import os
 import pwd
 import shutil
 import signal
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, Any
 
 from mirakuru import TCPExecutor
 
@@ -102,26 +100,3 @@ class CheckedTCPExecutor(TCPExecutor):
 
     def after_start_check(self) -> bool:
         return bool(super().after_start_check()) and self._ready()
-
-
-class Startable(ABC):
-    """Something started and stopped as a whole; as a context manager, stopped however
-    the block ends."""
-
-    @abstractmethod
-    def start(self) -> None: ...
-
-    @abstractmethod
-    def stop(self) -> None: ...
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

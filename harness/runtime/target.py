@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 from harness.budget.allocation import Budget
 from harness.runtime.placement import Placement
 from harness.runtime.variants import Changes, Variant
+from harness.supervision import Startable
+from harness.upstream.profiles import UpstreamProfile
 
 
 class Target(Protocol):
@@ -49,3 +52,25 @@ class Target(Protocol):
     def apply(self, variant: Variant) -> Changes: ...
 
     def versions(self) -> dict[str, str]: ...
+
+
+class StackBase(Startable):
+    """What both runtimes' stacks hold from the start: where they run, the budget they
+    were sized by, the cores they may use, the variant, the seeding and the upstream."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        budget: Budget,
+        *,
+        placement: Placement | None,
+        variant: Variant,
+        seed: Callable[[str], object] | None,
+        upstream: UpstreamProfile,
+    ) -> None:
+        self.run_dir = run_dir
+        self.budget = budget
+        self.placement = placement or Placement()
+        self.variant = variant
+        self.upstream_profile = upstream
+        self._seed = seed

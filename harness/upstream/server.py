@@ -16,12 +16,12 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 
 import httpx
 from mirakuru import HTTPExecutor
 
+from harness.supervision import LoggedService
 from harness.upstream.app import CdxSettings
 from harness.upstream.corpus import Corpus, CorpusConfig, build_corpus
 from harness.upstream.faults import Conditions
@@ -67,8 +67,9 @@ def stand_in_options(
     return options
 
 
-class UpstreamServer:
-    """The stand-in in a subprocess, started with `start()` or as a context manager."""
+class UpstreamServer(LoggedService):
+    """The stand-in in a subprocess, started with `start()` or as a context manager
+    (`stop()`, from LoggedService, ends it: SIGTERM, then SIGKILL after a grace period)."""
 
     def __init__(
         self,
@@ -89,8 +90,6 @@ class UpstreamServer:
         self.port = port or free_port()
         self.log_path = log_path
         self.startup_timeout_s = startup_timeout_s
-        self._executor: HTTPExecutor | None = None
-        self._log: IO[bytes] | None = None
         self._corpus: Corpus | None = None
 
     @property
@@ -122,47 +121,29 @@ class UpstreamServer:
             args += [_option(name), value]
         return args
 
-    def start(self) -> UpstreamServer:
+    def start(self) -> None:
         """Start the server and wait until it answers its health check."""
         stderr: IO[bytes] | int = subprocess.DEVNULL
         if self.log_path is not None:
             self._log = self.log_path.open("ab")
             stderr = self._log
-        self._executor = HTTPExecutor(
-            self.command(),
-            url=f"{self.base_url}/_admin/health",
-            method="GET",
-            timeout=self.startup_timeout_s,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
+        self._launch(
+            HTTPExecutor(
+                self.command(),
+                url=f"{self.base_url}/_admin/health",
+                method="GET",
+                timeout=self.startup_timeout_s,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            ),
+            f"the Wayback stand-in did not start on port {self.port}"
+            + (f": see {self.log_path}" if self.log_path is not None else ""),
         )
-        self._executor.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after mirakuru's grace period)."""
-        if self._executor is not None:
-            self._executor.stop()
-            self._executor = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
 
     @property
     def pid(self) -> int | None:
         process = self._executor.process if self._executor is not None else None
         return process.pid if process is not None else None
-
-    def __enter__(self) -> UpstreamServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _admin(self, method: str, path: str, payload: Any = None) -> Any:
         with httpx.Client(base_url=self.base_url, timeout=ADMIN_TIMEOUT_S) as client:

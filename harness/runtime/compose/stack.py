@@ -51,9 +51,9 @@ from harness.runtime.compose.project import PROJECT_LABEL
 from harness.runtime.groups import MeteredGroup
 from harness.runtime.placement import Placement
 from harness.runtime.ports import LOOPBACK
-from harness.runtime.process import Startable
 from harness.runtime.sequence import apply_data, prepare_database, server_versions
 from harness.runtime.signals import signals_deferred
+from harness.runtime.target import StackBase
 from harness.runtime.variants import BASELINE, Changes, Variant, changes
 from harness.units import MIB
 from harness.upstream.corpus import CorpusConfig
@@ -72,7 +72,7 @@ NS_PER_S = 1e9
 HTTP_TIMEOUT_S = 5.0
 
 
-class ComposeStack(Startable):
+class ComposeStack(StackBase):
     """The stack of one compose project; `with ComposeStack(...) as stack:` downs it on exit."""
 
     runtime = "compose"
@@ -96,17 +96,14 @@ class ComposeStack(Startable):
         engine: EngineLocation | None = None,
         upstream: UpstreamProfile = FAST,
     ) -> None:
-        self.run_dir = run_dir
-        self.upstream_profile = upstream
-        self.budget = budget
-        # Containers are not pinned to cores: the engine's cgroups place them.
-        self.placement = placement or Placement()
-        self.variant = variant
+        # Containers are not pinned to cores (placement): the engine's cgroups place them.
+        super().__init__(
+            run_dir, budget, placement=placement, variant=variant, seed=seed, upstream=upstream
+        )
         self.images = images
         self.search_backend = search_backend
         # None: follow the variant's resource_limits switch
         self._resource_limits = resource_limits
-        self._seed = seed
         self.corpus = corpus or CorpusConfig()
         self.project = project or f"{PROJECT_PREFIX}-{secrets.token_hex(4)}"
         # held while the project lives: a later start takes it down if we die first

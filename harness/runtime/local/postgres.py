@@ -15,7 +15,6 @@ import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
 
 import psycopg
 from psycopg import sql
@@ -24,11 +23,11 @@ from harness.errors import UserError
 from harness.runtime.ports import LOOPBACK, free_port
 from harness.runtime.process import (
     CheckedTCPExecutor,
-    Startable,
     as_user,
     ensure_traversable,
     service_user,
 )
+from harness.supervision import LoggedService
 
 SUPERUSER = "postgres"
 APP_ROLE = "chrono"
@@ -55,7 +54,7 @@ def postgres_bindir() -> Path:
     return Path(found).resolve().parent
 
 
-class PostgresServer(Startable):
+class PostgresServer(LoggedService):
     """One cluster in `base_dir`: initialised on first start, reconfigurable, restartable."""
 
     def __init__(
@@ -80,8 +79,6 @@ class PostgresServer(Startable):
         self.settings: dict[str, str] = dict(settings or {})
         self.user = service_user(SUPERUSER)
         self._bindir = postgres_bindir()
-        self._executor: CheckedTCPExecutor | None = None
-        self._log: IO[Any] | None = None
 
     def dsn(self, *, database: str = APP_DATABASE, superuser: bool = False) -> str:
         role = SUPERUSER if superuser else APP_ROLE
@@ -119,24 +116,14 @@ class PostgresServer(Startable):
             ],
         )
         # SIGINT is PostgreSQL's "fast" shutdown: SIGTERM would wait for clients to leave.
-        self._executor = CheckedTCPExecutor(
-            command, port=self.port, ready=self._accepts, log=self._log, stop_signal=signal.SIGINT
-        )
-        try:
-            self._executor.start()
-        except Exception as error:
-            self.stop()
-            log = self.base_dir / "postgres.log"
-            raise UserError(f"PostgreSQL did not start on port {self.port}: see {log}") from error
+        self._launch(
+            CheckedTCPExecutor(
+                command, port=self.port, ready=self._accepts, log=self._log,
+                stop_signal=signal.SIGINT,
+            ),
+            f"PostgreSQL did not start on port {self.port}: see {self.base_dir / 'postgres.log'}",
+        )  # fmt: skip
         self._ensure_app_database()
-
-    def stop(self) -> None:
-        if self._executor is not None:
-            self._executor.stop()
-            self._executor = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
 
     def restart(self, settings: Mapping[str, str] | None = None) -> None:
         """Restart, with new settings when given (settings like shared_buffers need it)."""

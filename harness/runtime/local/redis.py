@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
 
 import redis
 
-from harness.errors import UserError
 from harness.runtime.ports import LOOPBACK, free_port
-from harness.runtime.process import CheckedTCPExecutor, Startable, require_binary
+from harness.runtime.process import CheckedTCPExecutor, require_binary
+from harness.supervision import LoggedService
 
 
-class RedisServer(Startable):
+class RedisServer(LoggedService):
     """One redis-server: the bundle's config file (or none), overridden for this host.
 
     Command-line options come after the config file and win, so the same rendered
@@ -37,8 +36,6 @@ class RedisServer(Startable):
         self.config_file = config_file
         self.port = port or free_port()
         self.name = name
-        self._executor: CheckedTCPExecutor | None = None
-        self._log: IO[Any] | None = None
 
     def url(self, db: int = 0) -> str:
         return f"redis://:{self.password}@{LOOPBACK}:{self.port}/{db}"
@@ -63,25 +60,11 @@ class RedisServer(Startable):
             "--logfile", "",
         ]  # fmt: skip
         self._log = open(self.base_dir / f"{self.name}.log", "a")  # noqa: SIM115 - closed in stop()
-        self._executor = CheckedTCPExecutor(
-            command, port=self.port, ready=self._pings, log=self._log
+        self._launch(
+            CheckedTCPExecutor(command, port=self.port, ready=self._pings, log=self._log),
+            f"{self.name} did not start on port {self.port}: see "
+            f"{self.base_dir / (self.name + '.log')}",
         )
-        try:
-            self._executor.start()
-        except Exception as error:
-            self.stop()
-            raise UserError(
-                f"{self.name} did not start on port {self.port}: see "
-                f"{self.base_dir / (self.name + '.log')}"
-            ) from error
-
-    def stop(self) -> None:
-        if self._executor is not None:
-            self._executor.stop()
-            self._executor = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
 
     def _pings(self) -> bool:
         try:

@@ -28,10 +28,10 @@ from harness.runtime.local.postgres import APP_DATABASE, APP_ROLE, PostgresServe
 from harness.runtime.local.redis import RedisServer
 from harness.runtime.placement import Placement
 from harness.runtime.ports import LOOPBACK, free_port
-from harness.runtime.process import Startable
 from harness.runtime.sequence import apply_data, prepare_database, server_versions
 from harness.runtime.service import Service
 from harness.runtime.signals import signals_deferred
+from harness.runtime.target import StackBase
 from harness.runtime.variants import BASELINE, Changes, Variant, changes
 from harness.upstream.corpus import CorpusConfig
 from harness.upstream.profiles import FAST, UpstreamProfile
@@ -75,7 +75,7 @@ def _quietly(action: Callable[[], None]) -> None:
         LOG.exception("while stopping the stack")
 
 
-class LocalStack(Startable):
+class LocalStack(StackBase):
     """The stack in `run_dir`; `with LocalStack(...) as stack:` stops it on every exit."""
 
     runtime = "local"
@@ -94,13 +94,10 @@ class LocalStack(Startable):
         app_env: Mapping[str, str] | None = None,
         upstream: UpstreamProfile = FAST,
     ) -> None:
-        self.run_dir = run_dir
+        super().__init__(
+            run_dir, budget, placement=placement, variant=variant, seed=seed, upstream=upstream
+        )
         self.app_env = dict(app_env or {})
-        self.upstream_profile = upstream
-        self.budget = budget
-        self.placement = placement or Placement()
-        self.variant = variant
-        self._seed = seed
         self.bundle = render_bundle(
             budget, run_dir / BUNDLE_DIR, options=RenderOptions(search_backend="postgres")
         )
