@@ -42,7 +42,7 @@ def serve(
     captures_per_page: int = typer.Option(5, envvar=_env("captures_per_page"), min=1),
     first_year: int = typer.Option(2016, envvar=_env("first_year")),
     last_year: int = typer.Option(2025, envvar=_env("last_year")),
-    huge_rate: float = typer.Option(0.001, envvar=_env("huge_rate"), min=0, max=1),
+    huge_rate: float = typer.Option(0.0, envvar=_env("huge_rate"), min=0, max=1),
     latency_ms: float = typer.Option(0.0, envvar=_env("latency_ms"), min=0),
     latency_jitter_ms: float = typer.Option(0.0, envvar=_env("latency_jitter_ms"), min=0),
     rate_429: float = typer.Option(0.0, envvar=_env("rate_429")),

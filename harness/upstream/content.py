@@ -28,6 +28,9 @@ PARAGRAPH_POOL_SIZE = 768
 HEADING_POOL_SIZE = 96
 FUNCTION_WORD_SHARE = 0.4
 HEADING_EVERY_N_PARAGRAPHS = 6
+SCRIPT_OPEN = b'<script type="application/json">['
+SCRIPT_CLOSE = b"0]</script>\n"
+SCRIPT_ITEM = b'{"id":1024,"k":"w","v":[3,1,4,1,5,9,2,6]},\n'
 
 
 class BodyKind(StrEnum):
@@ -63,6 +66,9 @@ class BodySpec:
     size: int
     title_key: str
     location: str = ""
+    # HTML: bytes of main text at most (0: the whole body); the rest is inline script,
+    # the markup a page carries beside its text, which extraction drops.
+    text_bytes: int = 0
 
 
 class BodyTooSmallError(ValueError):
@@ -155,7 +161,9 @@ class Renderer:
             raise BodyTooSmallError(f"{spec.key}: {spec.size} bytes cannot hold the page frame")
         yield head
         if spec.kind is BodyKind.HTML:
-            yield from _fill(rng, self._pool(spec.language), budget)
+            text_budget = min(budget, spec.text_bytes) if spec.text_bytes else budget
+            yield from _fill(rng, self._pool(spec.language), text_budget)
+            yield from _script(budget - text_budget)
         else:
             yield b" " * budget
         yield tail
@@ -232,6 +240,22 @@ def _fill(
             buffer, buffered = [], 0
     buffer.append(b"\n" * (budget - used))
     yield b"".join(buffer)
+
+
+def _script(size: int) -> Iterator[bytes]:
+    """Exactly `size` bytes of inline script data (whitespace when too small for one)."""
+    if size < len(SCRIPT_OPEN) + len(SCRIPT_CLOSE):
+        yield b"\n" * size
+        return
+    remaining = size - len(SCRIPT_OPEN) - len(SCRIPT_CLOSE)
+    items, rest = divmod(remaining, len(SCRIPT_ITEM))
+    block = SCRIPT_ITEM * max(1, CHUNK_BYTES // len(SCRIPT_ITEM))
+    yield SCRIPT_OPEN
+    while items > 0:
+        take = min(items, len(block) // len(SCRIPT_ITEM))
+        yield block[: take * len(SCRIPT_ITEM)]
+        items -= take
+    yield b" " * rest + SCRIPT_CLOSE
 
 
 def _redirect_page(location: str) -> bytes:

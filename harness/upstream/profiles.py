@@ -141,23 +141,79 @@ WAYBACK = UpstreamProfile(
             "until its window has room, so that honouring it is measurable"
         ),
         "memento_latency": (
-            "no public measurement of id_ playback latency found; an assumption "
-            "(median 0.8 s, p95 4 s). edgi-govdata-archiving/web-monitoring-processing "
-            "PR #174 reports that many mementos are 'extraordinarily slow to load'"
+            "no public distribution of id_ playback latency found; median 0.8 s and p95 4 s "
+            "are an assumption, chosen to agree with what is published: "
+            "edgi-govdata-archiving/web-monitoring-processing PR #174 ('many mementos are "
+            "just *extraordinarily* slow to load'), PR #679 (memento read timeouts: '10s "
+            "seems much more stable than 2', so a real share of reads exceeds 2 s and few "
+            "exceed 10 s; this log-normal gives 17 % over 2 s and 0.5 % over 10 s)"
         ),
         "cdx_latency": "no public measurement found; an assumption (median 1.5 s, p95 6 s)",
         "faults": (
-            "no published rates; assumptions (503 0.5 %, reset 0.2 %, slow body 1 %). "
-            "edgi's client retries 413, 421, 500, 502, 503, 504 and 599 as transient"
+            "edgi-govdata-archiving/web-monitoring-processing PR #703: fetching mementos "
+            "with a 60 s timeout 'gives us a low error rate (0.15%-1.0%)'; the split into "
+            "503 0.5 %, reset 0.2 % (0.7 % of attempts fail) and slow bodies 1 % is an "
+            "assumption within it. edgi's client retries 413, 421, 500, 502, 503, 504 and "
+            "599 as transient"
         ),
         "capture_sizes": (
-            "the corpus generator (harness/upstream/generate.py): HTML bodies log-normal "
-            "around 20 kB, 2 % up to 400 kB, 0.1 % 10.5-14 MB; the CDX length is the "
-            "compressed record. HTTP Archive's Web Almanac 2022 (Markup) gives a median "
-            "HTML transfer size of 30 kB; no published distribution of the CDX length "
-            "field itself was found"
+            "HTML_CAPTURE_SIZES below: Common Crawl's text/html WARC records "
+            "(commoncrawl/cc-notebooks, warc-truncation/data/"
+            "warc-record-size-truncation-by-mime-type-CC-MAIN-2025-13.csv and -2025-05.csv)"
         ),
     },
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureSizes:
+    """How large HTML captures are: the CDX `length` (the gzipped WARC record) at
+    quantiles, and the shares of payloads over two sizes, which give the compression
+    ratio and the heavy tail beyond the last quantile (harness/upstream/sizes.py)."""
+
+    record_length_quantiles: tuple[tuple[float, int], ...]
+    # (payload bytes, share of HTML captures whose payload is larger)
+    share_over: tuple[tuple[int, float], tuple[int, float]]
+    max_body_bytes: int
+    min_body_bytes: int
+
+
+HTML_CAPTURE_SIZES = CaptureSizes(
+    # Common Crawl CC-MAIN-2025-13, text/html (2.46 billion records), column
+    # percentiles_warc_record_length of warc-record-size-truncation-by-mime-type-
+    # CC-MAIN-2025-13.csv in commoncrawl/cc-notebooks (warc-truncation/), at the levels of
+    # the query in cc-main-2025-truncation-stats.ipynb. Common Crawl's WARC record length
+    # is what the Wayback CDX `length` field holds: the compressed record. Mean 32,877 B.
+    # The Internet Archive publishes no distribution of its own; Common Crawl is the proxy.
+    record_length_quantiles=(
+        (0.01, 992),
+        (0.02, 1_713),
+        (0.05, 3_753),
+        (0.10, 5_932),
+        (0.15, 7_599),
+        (0.25, 10_880),
+        (0.50, 19_359),
+        (0.75, 37_199),
+        (0.85, 51_529),
+        (0.90, 66_763),
+        (0.95, 103_836),
+        (0.98, 179_737),
+        (0.99, 226_045),
+        (0.995, 269_022),
+    ),
+    share_over=(
+        # CC-MAIN-2025-05 still truncated payloads at 1 MiB: 64,028,128 of its
+        # 2,731,118,776 text/html records were cut for length (the same notebook's table).
+        (1024 * 1024, 64_028_128 / 2_731_118_776),
+        # CC-MAIN-2025-13 truncates at 5 MiB: 940,023 of 2,464,098,263 cut for length.
+        (5 * 1024 * 1024, 940_023 / 2_464_098_263),
+    ),
+    # The largest HTML document HTTP Archive found (Web Almanac 2021, Markup: 45 MB on
+    # desktop, 21 MB on mobile); the tail is cut there.
+    max_body_bytes=45_000_000,
+    # The stand-in's page frame (head, navigation, footer) needs about this much; the 1-2 %
+    # of records below it are stubs a scraper drops for too few words anyway.
+    min_body_bytes=5_000,
 )
 
 # For tests: no limits, latency or faults, and the original's pauses compressed 1000 times.
