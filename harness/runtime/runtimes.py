@@ -35,6 +35,7 @@ from harness.upstream.profiles import FAST, UpstreamProfile
 if TYPE_CHECKING:  # the docker SDK is imported only by runs that use it
     from harness.runtime.compose.engine import EngineLocation
     from harness.runtime.compose.ssh_engine import SshEngine
+    from harness.runtime.compose.stack import ComposeStack
 
 RUNTIMES = catalog.RUNTIMES
 UNAVAILABLE_SCENARIOS = catalog.UNAVAILABLE_SCENARIOS
@@ -117,20 +118,27 @@ def running_stack(spec: StackSpec, console: Console | None = None) -> Iterator[R
         stack.stop()
 
 
+def compose_stack(spec: StackSpec, engine: EngineLocation) -> ComposeStack:
+    """The compose project `spec` describes on `engine` (not started)."""
+    from harness.runtime.compose.stack import ComposeStack
+
+    return ComposeStack(spec.run_dir, spec.budget, placement=spec.placement,
+                        variant=spec.variant, corpus=spec.corpus, seed=spec.seed,
+                        upstream=spec.upstream, host_cgroup=spec.host_cgroup,
+                        engine=engine)  # fmt: skip
+
+
 @contextmanager
 def _compose_stack(spec: StackSpec, console: Console | None) -> Iterator[RunningStack]:
     from harness.runtime.compose.engine import LocalEngine
-    from harness.runtime.compose.stack import ComposeStack, sweep_abandoned_projects
+    from harness.runtime.compose.stack import sweep_abandoned_projects
 
     with _compose_engine(spec, console) as (engine, images):
         swept = sweep_abandoned_projects(engine)
         if swept and console is not None:
             console.print(f"took down {len(swept)} project(s) left by a harness that died: "
                           f"{', '.join(swept)}", markup=False)  # fmt: skip
-        stack = ComposeStack(spec.run_dir, spec.budget, placement=spec.placement,
-                             variant=spec.variant, corpus=spec.corpus, seed=spec.seed,
-                             upstream=spec.upstream, host_cgroup=spec.host_cgroup,
-                             engine=engine)  # fmt: skip
+        stack = compose_stack(spec, engine)
         with status(console, f"starting the stack: docker compose project {stack.project}"):
             stack.start()
         try:
