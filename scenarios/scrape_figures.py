@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from app.core.config import Settings
 from app.scraper.pipeline import FETCH_BATCH_SIZE
 from harness.upstream.admission import Z_95
-from harness.upstream.profiles import UpstreamProfile
+from harness.upstream.profiles import HTML_CAPTURE_SIZES, UpstreamProfile
+from harness.upstream.sizes import draw_body_bytes
 
 SECONDS_PER_MINUTE = 60.0
 # Draws of a batch's slowest memento latency, for its expected value (fixed seed).
 CEILING_DRAWS = 20_000
 ORIGINAL_PAUSE_S = float(Settings.model_fields["scrape_batch_pause_s"].default)
+ORIGINAL_RETRY_BASE_S = float(Settings.model_fields["scrape_retry_base_s"].default)
 
 
 def steady_rate_per_min(moments: Sequence[float]) -> float:
@@ -62,24 +64,46 @@ class Politeness:
         )
 
 
+def fetch_s(profile: UpstreamProfile, rng: random.Random, draw: Callable[[], float]) -> float:
+    """One capture's time under the profile: its latency, a slow body trickling at the
+    profile's pace now and then, and one retry (backoff, then latency again) after a 503
+    or a reset. Transfer at full speed and the scraper's own work are taken as free."""
+    seconds = draw()
+    if rng.random() < profile.rate_slow:
+        body = draw_body_bytes(HTML_CAPTURE_SIZES, rng)
+        seconds += body / profile.slow_chunk_bytes * profile.slow_chunk_delay_ms / 1000
+    if rng.random() < profile.rate_503 + profile.rate_reset:
+        seconds += ORIGINAL_RETRY_BASE_S / profile.time_factor + draw()
+    return seconds
+
+
 def expected_slowest_s(profile: UpstreamProfile, batch: int = FETCH_BATCH_SIZE) -> float:
-    """Expected time to first byte of the slowest of `batch` mementos fetched together."""
+    """Expected time of the slowest of `batch` captures fetched together (fixed seed)."""
     latency = profile.memento_latency
-    if latency.median_ms <= 0:
-        return 0.0
-    sigma = math.log(max(latency.p95_ms, latency.median_ms) / latency.median_ms) / Z_95
-    mu = math.log(latency.median_ms / 1000)
     rng = random.Random(0)
-    draws = (max(rng.lognormvariate(mu, sigma) for _ in range(batch)) for _ in range(CEILING_DRAWS))
-    return sum(draws) / CEILING_DRAWS
+    if latency.median_ms > 0:
+        sigma = math.log(max(latency.p95_ms, latency.median_ms) / latency.median_ms) / Z_95
+        mu = math.log(latency.median_ms / 1000)
+
+        def draw() -> float:
+            return rng.lognormvariate(mu, sigma)
+    else:
+
+        def draw() -> float:
+            return 0.0
+
+    total = sum(
+        max(fetch_s(profile, rng, draw) for _ in range(batch)) for _ in range(CEILING_DRAWS)
+    )
+    return total / CEILING_DRAWS
 
 
 def polite_ceiling_per_min(profile: UpstreamProfile, domains: int) -> float:
     """The most pages/min a polite scraper gets from `profile` (at its time factor) with
     `domains` scraped at once: each domain fetches 10 captures together, then pauses
     (the original's 2 s), so at best 10 pages per pause plus the batch's slowest
-    latency, and all of them together no more than the memento limit. Work on the
-    scraper's side (extraction, storage, indexing) is taken as free."""
+    capture (fetch_s), and all of them together no more than the memento limit. Work on
+    the scraper's side (extraction, storage, indexing) is taken as free."""
     pause_s = ORIGINAL_PAUSE_S / profile.time_factor
     per_domain = FETCH_BATCH_SIZE / (pause_s + expected_slowest_s(profile)) * SECONDS_PER_MINUTE
     total = domains * per_domain

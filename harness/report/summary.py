@@ -3,6 +3,8 @@ section per optimization."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from harness.report.tables import (
     EXPECTED_HEADER,
     INVALID_HEADER,
@@ -83,6 +85,35 @@ def _upstream_note(results: Results) -> list[str]:
         lines[-1] += (
             f" A polite scraper of its {upstream['scrape_domains']} domains gets at most "
             f"{float(str(ceiling)):.0f} pages/min here ({real:.0f} in real time): batches of "
-            "10, the pause, the slowest latency of a batch, the memento limit."
+            "10, the pause, the batch's slowest capture (latency, slow bodies, one retry "
+            "after a fault), the memento limit."
         )
+        lines += _ceiling_shares(results, upstream)
     return lines
+
+
+def _ceiling_shares(results: Results, upstream: Mapping[str, object]) -> list[str]:
+    """Each scraping comparison's medians as a share of the polite ceiling (total, or
+    of one domain for the per-domain rate)."""
+    ceilings = {
+        "scrape_pages_per_min": upstream.get("polite_ceiling_pages_per_min"),
+        "scrape_domain_pages_per_min": upstream.get("polite_ceiling_domain_pages_per_min"),
+    }
+    rows = []
+    for row in results["summary"]:
+        ceiling = ceilings.get(row["metric"])
+        if ceiling is None:
+            continue
+        limit = float(str(ceiling))
+        before, after = row["before_median"], row["after_median"]
+        rows.append([
+            row["optimization"],
+            row["metric"],
+            f"{limit:.0f}",
+            "-" if before is None else f"{before / limit:.0%}",
+            "-" if after is None else f"{after / limit:.0%}",
+        ])  # fmt: skip
+    if not rows:
+        return []
+    header = ["optimization", "metric", "polite ceiling", "before", "after"]
+    return ["", "Share of the polite ceiling reached:", "", *markdown_table(header, rows)]

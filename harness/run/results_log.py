@@ -87,6 +87,7 @@ def describe_upstream(upstream: UpstreamProfile, domains: int) -> dict[str, obje
         "scrape_domains": domains,
         "polite_ceiling_pages_per_min": ceiling,
         "polite_ceiling_pages_per_min_real": ceiling / upstream.time_factor,
+        "polite_ceiling_domain_pages_per_min": polite_ceiling_per_min(upstream, 1),
         "cdx_limit_per_min": upstream.cdx_limit.per_min if upstream.cdx_limit else None,
         "memento_limit_per_min": (
             upstream.memento_limit.per_min if upstream.memento_limit else None

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
+from harness.upstream.profiles import WAYBACK, Latency, RateLimit
 from scenarios.scrape import lost_and_duplicated
-from scenarios.scrape_figures import Politeness, rates_by_domain, steady_rate_per_min
+from scenarios.scrape_figures import (
+    Politeness,
+    expected_slowest_s,
+    polite_ceiling_per_min,
+    rates_by_domain,
+    steady_rate_per_min,
+)
 
 
 def test_the_rate_runs_from_the_first_to_the_last_indexing_moment() -> None:
@@ -49,3 +57,24 @@ def test_lost_and_duplicated() -> None:
     assert lost_and_duplicated(Counter({("a", "1"): 1, ("b", "2"): 1, ("c", "3"): 1}),
                                expected) == (0, 0)  # fmt: skip
     assert lost_and_duplicated(Counter({("a", "1"): 3, ("b", "2"): 1}), expected) == (1, 2)
+
+
+def test_the_polite_ceiling_of_pauses_alone_is_ten_pages_a_pause() -> None:
+    # no latency, no faults: 10 pages per 2 s pause, per domain
+    bare = replace(WAYBACK, memento_latency=Latency(), rate_503=0.0, rate_reset=0.0,
+                   rate_slow=0.0, memento_limit=None)  # fmt: skip
+    assert polite_ceiling_per_min(bare, 1) == pytest.approx(10 / 2.0 * 60)
+    assert polite_ceiling_per_min(bare, 4) == pytest.approx(4 * 10 / 2.0 * 60)
+    # the memento limit caps all domains together
+    capped = replace(bare, memento_limit=RateLimit(requests=600))
+    assert polite_ceiling_per_min(capped, 4) == pytest.approx(600.0)
+
+
+def test_latency_and_faults_lower_the_ceiling() -> None:
+    no_faults = replace(WAYBACK, rate_503=0.0, rate_reset=0.0, rate_slow=0.0)
+    assert expected_slowest_s(WAYBACK) > expected_slowest_s(no_faults) > 0.8
+    assert polite_ceiling_per_min(WAYBACK, 1) < polite_ceiling_per_min(no_faults, 1) < 100.0
+    # the time factor multiplies the ceiling and nothing else
+    assert polite_ceiling_per_min(WAYBACK.scaled(10), 1) == pytest.approx(
+        10 * polite_ceiling_per_min(WAYBACK, 1), rel=0.01
+    )
