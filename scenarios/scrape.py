@@ -45,7 +45,12 @@ from harness.runtime.target import Target
 from harness.upstream.corpus import Corpus, build_corpus
 from scenarios.base import Measurement, WindowRecord
 from scenarios.profiles import MeasureProfile, corpus_for
-from scenarios.scrape_figures import Politeness, rates_by_domain, steady_rate_per_min
+from scenarios.scrape_figures import (
+    Politeness,
+    rates_by_domain,
+    spans_by_domain,
+    steady_rate_per_min,
+)
 
 API = "/api/v1"
 PASSWORD = "chrono-scrape-password"
@@ -213,6 +218,7 @@ class ScrapeScenario:
                 "stored": stored,
                 "time_factor": profile.scrape_time_factor,
                 "pages_per_min_by_domain": by_domain,
+                "indexed_span_by_domain": spans_by_domain(moments),
                 "memory": memory_kind(target.worker_pids()),
                 "upstream_limits": limits,
             },

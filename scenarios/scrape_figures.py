@@ -47,6 +47,16 @@ def rates_by_domain(indexed: Iterable[tuple[str, float]]) -> dict[str, float]:
     return {domain: steady_rate_per_min(found) for domain, found in sorted(moments.items())}
 
 
+def spans_by_domain(indexed: Iterable[tuple[str, float]]) -> dict[str, tuple[float, float]]:
+    """When each domain's first and last page became indexed: whether the domains were
+    scraped at once or one after another."""
+    spans: dict[str, tuple[float, float]] = {}
+    for domain, moment in indexed:
+        first, last = spans.get(domain, (moment, moment))
+        spans[domain] = (min(first, moment), max(last, moment))
+    return dict(sorted(spans.items()))
+
+
 @dataclass(frozen=True)
 class Politeness:
     """How the scraper treated the archive during one window (the stand-in's counts)."""

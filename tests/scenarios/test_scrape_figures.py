@@ -15,6 +15,7 @@ from scenarios.scrape_figures import (
     expected_slowest_s,
     polite_ceiling_per_min,
     rates_by_domain,
+    spans_by_domain,
     steady_rate_per_min,
 )
 
@@ -78,3 +79,8 @@ def test_latency_and_faults_lower_the_ceiling() -> None:
     assert polite_ceiling_per_min(WAYBACK.scaled(10), 1) == pytest.approx(
         10 * polite_ceiling_per_min(WAYBACK, 1), rel=0.01
     )
+
+
+def test_spans_say_when_each_domain_ran() -> None:
+    indexed = [("b.org", 5.0), ("a.org", 1.0), ("a.org", 3.0), ("b.org", 9.0)]
+    assert spans_by_domain(indexed) == {"a.org": (1.0, 3.0), "b.org": (5.0, 9.0)}
