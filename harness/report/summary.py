@@ -3,12 +3,11 @@ section per optimization."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from harness.report.tables import (
     EXPECTED_HEADER,
     INVALID_HEADER,
     SECTION_HEADER,
+    ceiling_of,
     expected_cells,
     expected_table,
     invalid_cells,
@@ -88,23 +87,18 @@ def _upstream_note(results: Results) -> list[str]:
             "10, the pause, the batch's slowest capture (latency, slow bodies, one retry "
             "after a fault), the memento limit."
         )
-        lines += _ceiling_shares(results, upstream)
+        lines += _ceiling_shares(results)
     return lines
 
 
-def _ceiling_shares(results: Results, upstream: Mapping[str, object]) -> list[str]:
+def _ceiling_shares(results: Results) -> list[str]:
     """Each scraping comparison's medians as a share of the polite ceiling (total, or
     of one domain for the per-domain rate)."""
-    ceilings = {
-        "scrape_pages_per_min": upstream.get("polite_ceiling_pages_per_min"),
-        "scrape_domain_pages_per_min": upstream.get("polite_ceiling_domain_pages_per_min"),
-    }
     rows = []
     for row in results["summary"]:
-        ceiling = ceilings.get(row["metric"])
-        if ceiling is None:
+        limit = ceiling_of(results, row["metric"])
+        if limit is None:
             continue
-        limit = float(str(ceiling))
         before, after = row["before_median"], row["after_median"]
         rows.append([
             row["optimization"],

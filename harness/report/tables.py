@@ -104,6 +104,37 @@ def expectation_verdict(metric: Metric, row: SummaryRow) -> str:
     return f"missed: {row['verdict']}, claim {metric.improvement}"
 
 
+# Metrics with a physical ceiling under the scrape's upstream profile, and the key of
+# results.json's environment.upstream that holds it (harness/run/results_log.py).
+CEILING_KEYS = {
+    "scrape_pages_per_min": "polite_ceiling_pages_per_min",
+    "scrape_domain_pages_per_min": "polite_ceiling_domain_pages_per_min",
+}
+
+
+def ceiling_of(results: Results, metric_id: str) -> float | None:
+    """The polite ceiling a metric cannot exceed in this run (None: it has none)."""
+    upstream = results["environment"].get("upstream") or {}
+    key = CEILING_KEYS.get(metric_id)
+    value = upstream.get(key) if key is not None else None
+    return None if value is None else float(str(value))
+
+
+def mechanism_note(metric: Metric, row: SummaryRow, ceiling: float | None) -> str:
+    """Why a claimed increase cannot happen here: the before already sits above the
+    ceiling divided by the claim ('' when it could, or nothing says otherwise)."""
+    claim, before = metric.claim, row["before_median"]
+    if ceiling is None or claim is None or claim.kind != "increase" or not before:
+        return ""
+    if before * claim.amount <= ceiling:
+        return ""
+    return (
+        f"; the report's mechanism does not hold here: the before already reaches "
+        f"{before / ceiling:.0%} of the polite ceiling ({ceiling:.0f} {metric.unit}), so no "
+        f"fix can make it {claim.amount:g}x (at most {ceiling / before:.2f}x)"
+    )
+
+
 def expected_table(results: Results) -> list[ExpectedRow]:
     """The report's ten rows, each with the end-to-end measurement or why there is none."""
     rows = {(r["optimization"], r["metric"]): r for r in summary_rows(results)}
@@ -129,7 +160,8 @@ def expected_table(results: Results) -> list[ExpectedRow]:
                 fmt_side(row, "before", metric.unit),
                 fmt_side(row, "after", metric.unit),
                 fmt_change(metric, row),
-                expectation_verdict(metric, row),
+                expectation_verdict(metric, row)
+                + mechanism_note(metric, row, ceiling_of(results, metric_id)),
             )
         )
     return table
