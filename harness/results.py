@@ -41,6 +41,7 @@ READABLE_SCHEMAS = (1, SCHEMA_VERSION)
 RESULTS_FILE = "results.json"
 LATENCIES_DIR = "latencies"
 TIMESERIES_DIR = "timeseries"
+SCRAPE_DIR = "scrape"
 
 Side = Literal["before", "after"]
 # A value the measurement could only bound from below: a ladder that stopped at its
@@ -219,6 +220,18 @@ class TimeseriesFile(TypedDict):
     series: list[Series]
 
 
+class ScrapeFile(TypedDict):
+    """What one scrape window saw beyond its metrics: per domain, its steady pages/min and
+    when its first and last page became indexed; the stand-in's limit counts."""
+
+    status: str
+    stored: int
+    time_factor: float
+    pages_per_min_by_domain: dict[str, float | None]
+    indexed_span_by_domain: dict[str, list[float]]
+    upstream_limits: dict[str, int]
+
+
 _RESULTS_ADAPTER = pydantic.TypeAdapter(Results)
 _LATENCY_ADAPTER = pydantic.TypeAdapter(LatencyFile)
 _TIMESERIES_ADAPTER = pydantic.TypeAdapter(TimeseriesFile)
@@ -343,11 +356,12 @@ def dump_results(results: Results, path: Path) -> None:
 
 
 def window_file(run_dir: Path, kind: str, optimization: str, variant: str, repeat: int) -> Path:
-    """Where a window's side file lives: kind is LATENCIES_DIR or TIMESERIES_DIR."""
+    """Where a window's side file lives: kind is LATENCIES_DIR, TIMESERIES_DIR or
+    SCRAPE_DIR."""
     return run_dir / kind / f"{optimization}-{variant}-{repeat}.json"
 
 
-def dump_window_file(path: Path, data: LatencyFile | TimeseriesFile) -> None:
+def dump_window_file(path: Path, data: LatencyFile | TimeseriesFile | ScrapeFile) -> None:
     """Write a window's side file (see `window_file`), creating its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, allow_nan=False) + "\n", encoding="utf-8")

@@ -41,6 +41,7 @@ from app.scraper.cdx import DEFAULT_FROM_DATE
 from app.scraper.fetch import MAX_CAPTURE_BYTES
 from app.worker.queues import CRITICAL_QUEUE, PING_TASK, SINGLE_QUEUE
 from harness.collect.memory import PeakMemory, memory_kind
+from harness.results import ScrapeFile
 from harness.runtime.target import Target
 from harness.upstream.corpus import Corpus, build_corpus
 from scenarios.base import Measurement, WindowRecord
@@ -76,6 +77,26 @@ FROM pages p JOIN domains d ON d.id = p.domain_id
 WHERE d.project_id = %(project)s
 """
 Capture = tuple[str, str]
+
+
+def scrape_file(record: WindowRecord) -> ScrapeFile:
+    """The window's side file (harness/results.py): NaN rates (a domain with a single
+    indexing moment) written as null."""
+    data = record.data
+    rates = data.get("pages_per_min_by_domain", {})
+    spans = data.get("indexed_span_by_domain", {})
+    return {
+        "status": str(data.get("status", "")),
+        "stored": int(data.get("stored", 0)),
+        "time_factor": float(data.get("time_factor", 1.0)),
+        "pages_per_min_by_domain": {
+            domain: rate if math.isfinite(rate) else None for domain, rate in rates.items()
+        },
+        "indexed_span_by_domain": {domain: list(span) for domain, span in spans.items()},
+        "upstream_limits": {
+            key: int(value) for key, value in data.get("upstream_limits", {}).items()
+        },
+    }
 
 
 def lost_and_duplicated(stored: Counter[Capture], expected: frozenset[Capture]) -> tuple[int, int]:

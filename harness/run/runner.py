@@ -28,6 +28,7 @@ from harness.results import (
     ALL,
     LATENCIES_DIR,
     OPTIMIZATIONS,
+    SCRAPE_DIR,
     TIMESERIES_DIR,
     Expects,
     LatencyFile,
@@ -48,6 +49,7 @@ from harness.runtime.variants import Comparison, Variant
 from harness.upstream.corpus import build_corpus
 from scenarios.base import Scenario, WindowRecord
 from scenarios.profiles import MeasureProfile, corpus_for
+from scenarios.scrape import scrape_file
 
 LOG = logging.getLogger(__name__)
 # The scenario whose statement counts the counters' cross-check vouches for.
@@ -204,6 +206,8 @@ class Runner:
                 latencies: LatencyFile | None = record.data.get("latencies")
                 if latencies is not None:
                     dump_window_file(window_file(run_dir, LATENCIES_DIR, *where), latencies)
+                if record.scenario == "scrape":
+                    dump_window_file(window_file(run_dir, SCRAPE_DIR, *where), scrape_file(record))
 
     def _probe(
         self, logs: Sequence[ResultsLog], window_set: WindowSet, *, cross_check: bool

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from harness.results import dump_window_file
 from harness.upstream.profiles import WAYBACK, Latency, RateLimit
-from scenarios.scrape import lost_and_duplicated
+from scenarios.base import WindowRecord
+from scenarios.scrape import lost_and_duplicated, scrape_file
 from scenarios.scrape_figures import (
     Politeness,
     expected_slowest_s,
@@ -84,3 +88,19 @@ def test_latency_and_faults_lower_the_ceiling() -> None:
 def test_spans_say_when_each_domain_ran() -> None:
     indexed = [("b.org", 5.0), ("a.org", 1.0), ("a.org", 3.0), ("b.org", 9.0)]
     assert spans_by_domain(indexed) == {"a.org": (1.0, 3.0), "b.org": (5.0, 9.0)}
+
+
+def test_the_scrape_side_file_is_strict_json(tmp_path: Path) -> None:
+    record = WindowRecord("scrape", 0.0, 1.0, data={
+        "status": "completed", "stored": 12, "time_factor": 10.0,
+        "pages_per_min_by_domain": {"a.org": 600.0, "b.org": math.nan},
+        "indexed_span_by_domain": {"a.org": (1.0, 3.0)},
+        "upstream_limits": {"web 429": 2},
+        "latencies": "not part of it",
+    })  # fmt: skip
+    path = tmp_path / "scrape.json"
+    dump_window_file(path, scrape_file(record))
+    saved = json.loads(path.read_text())
+    assert saved["pages_per_min_by_domain"] == {"a.org": 600.0, "b.org": None}
+    assert saved["indexed_span_by_domain"] == {"a.org": [1.0, 3.0]}
+    assert saved["upstream_limits"] == {"web 429": 2} and "latencies" not in saved
