@@ -116,6 +116,8 @@ class Sample(TypedDict):
     bound_reason: NotRequired[str]
     # How many requests stand behind a latency percentile.
     requests: NotRequired[int]
+    # What the value cannot say by itself, e.g. why a ladder held no step.
+    note: NotRequired[str]
 
 
 VerificationPartName = Literal[
@@ -183,6 +185,8 @@ class SummaryRow(TypedDict):
     # Percentiles pooled over the windows' requests: how many requests stand behind each side.
     requests_before: NotRequired[int]
     requests_after: NotRequired[int]
+    # The samples' notes, per side ("before: the first step missed the SLO (...)").
+    note: NotRequired[str]
 
 
 class Results(TypedDict):

@@ -32,6 +32,9 @@ class Measurement:
     bound_reason: str | None = None
     # How many requests stand behind a latency percentile.
     requests: int | None = None
+    # What a value cannot say by itself: why a ladder held no step ("the first step missed
+    # the SLO (users: 1; p95 912 ms, errors 0.0% of 3 requests)").
+    note: str | None = None
 
 
 @dataclass

@@ -19,7 +19,7 @@ from harness.load.spec import LOCUSTFILES, LocustSpec
 from harness.runtime.target import Target
 from scenarios.api import bench_project_ids
 from scenarios.base import Measurement, WindowRecord
-from scenarios.ladder import LadderSpec, Step, replay
+from scenarios.ladder import LadderSpec, Step, held_nothing, replay
 from scenarios.profiles import REPORT_WAIT_S, MeasureProfile
 
 # The last step's slow requests must finish and count, not be cut off.
@@ -89,11 +89,18 @@ class ConcurrencyScenario:
 
     def collect(self, target: Target, record: WindowRecord) -> list[Measurement]:
         spec = LadderSpec(**record.data["ladder"])
-        outcome = replay(spec, [Step.from_json(step) for step in record.data["steps"]])
+        steps = [Step.from_json(step) for step in record.data["steps"]]
+        outcome = replay(spec, steps)
         valid = record.invalid_reason is None
+        # the requests behind the step that decided the value: the last held, else the first
+        decided = next((s for s in steps if s.load == outcome.value), None) or next(
+            iter(steps), None
+        )
+        requests = decided.extra.get("requests") if decided is not None else None
         return [
             Measurement(
                 "concurrent_users", float(outcome.value), valid, record.invalid_reason,
-                bound_reason=outcome.bound_reason,
+                bound_reason=outcome.bound_reason, requests=requests,
+                note=held_nothing(spec, steps, outcome),
             )
         ]  # fmt: skip

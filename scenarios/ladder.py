@@ -165,6 +165,14 @@ def judge_requests(
     )  # fmt: skip
 
 
+def held_nothing(spec: LadderSpec, steps: Sequence[Step], outcome: Outcome) -> str | None:
+    """Why a ladder's value is 0: its first step missed the SLO (None when it is not 0)."""
+    if outcome.value > 0 or outcome.failed_at is None:
+        return None
+    first = next(s for s in steps if s.load == outcome.failed_at)
+    return f"the first step missed the SLO ({spec.unit}: {first.load}; {first.detail})"
+
+
 def replay(spec: LadderSpec, steps: Sequence[Step]) -> Outcome:
     """The outcome of steps a ladder process recorded."""
     ladder = Ladder(spec)

@@ -30,7 +30,7 @@ from harness.errors import UserError
 from harness.runtime.target import Target
 from scenarios.base import Measurement, WindowRecord
 from scenarios.concurrency import ladder_steps
-from scenarios.ladder import LadderSpec, Step, replay
+from scenarios.ladder import LadderSpec, Step, held_nothing, replay
 from scenarios.profiles import MeasureProfile
 from scenarios.ws_clients import CONNECTIONS_PER_USER, OPENING_LIMIT_S
 from scenarios.ws_delivery import DELIVERY_SLO_S
@@ -147,7 +147,8 @@ class WebsocketScenario:
         reason = record.invalid_reason
         return [
             Measurement("ws_connections", float(outcome.value), reason is None, reason,
-                        bound_reason=outcome.bound_reason),
+                        bound_reason=outcome.bound_reason,
+                        note=held_nothing(spec, steps, outcome)),
             Measurement("ws_delivery_p99_ms", p99_value,
                         reason is None and math.isfinite(p99_value),
                         reason or (None if math.isfinite(p99_value) else "no step held")),

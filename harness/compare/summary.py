@@ -61,9 +61,15 @@ def summarize(
     )
     # requests behind the valid windows' percentiles, per side, where samples say so
     requests: dict[tuple[str, str], dict[str, int]] = {}
+    # the valid windows' notes, per side, and how many valid windows each side has
+    notes: dict[tuple[str, str], dict[Side, list[str]]] = defaultdict(
+        lambda: {"before": [], "after": []}
+    )
     for sample in samples:
         key = (sample["optimization"], sample["metric"])
         group = values[key]
+        if sample["valid"] and "note" in sample:
+            notes[key][sample["variant"]].append(sample["note"])
         if sample["valid"] and "requests" in sample:
             behind = requests.setdefault(key, {"before": 0, "after": 0})
             behind[sample["variant"]] += sample["requests"]
@@ -113,6 +119,9 @@ def summarize(
             row["bound"] = LOWER
             row["bound_sides"] = list(sides)
             row["bound_reason"] = "; ".join(f"{side} ≥ ({why})" for side, why in sides.items())
+        note = _note(notes[(optimization, metric_id)], group)
+        if note:
+            row["note"] = note
         if optimization in failed:
             row["verdict"] = "broken"
             row["reason"] = f"verification failed: {failed[optimization]}"
@@ -120,6 +129,17 @@ def summarize(
             row["reason"] = reason
         rows.append(row)
     return rows
+
+
+def _note(notes: dict[Side, list[str]], values: dict[str, list[float]]) -> str:
+    """Each side's first note, with how many of its valid windows carried one."""
+    parts = []
+    side: Side
+    for side in ("before", "after"):
+        if notes[side]:
+            share = f" (in {len(notes[side])} of {len(values[side])} windows)"
+            parts.append(f"{side}: {notes[side][0]}{share}")
+    return "; ".join(parts)
 
 
 def _bound_sides(values: dict[str, list[float]], reasons: dict[str, list[str]]) -> dict[Side, str]:

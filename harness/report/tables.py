@@ -41,7 +41,13 @@ def _pct(share: float) -> str:
 
 
 def fmt_change(metric: Metric, row: SummaryRow) -> str:
-    """A ratio in the report's own words: 'N% reduction' or 'Nx increase', with its CI."""
+    """A ratio in the report's own words: 'N% reduction' or 'Nx increase', with its CI,
+    then the row's note (why a ladder held no step, say)."""
+    text = _change(metric, row)
+    return f"{text} ({row['note']})" if "note" in row else text
+
+
+def _change(metric: Metric, row: SummaryRow) -> str:
     ratio, ci = row["ratio"], row["ci95"]
     sides = row.get("bound_sides", [])
     if ratio is None or len(sides) == 2:

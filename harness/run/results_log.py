@@ -192,6 +192,8 @@ def to_samples(destination: Destination, repeat: int, measured: Measured) -> lis
                 sample["bound_reason"] = m.bound_reason
             if m.requests is not None:
                 sample["requests"] = m.requests
+            if m.note is not None:
+                sample["note"] = m.note
             if not valid:
                 sample["invalid_reason"] = (
                     record.invalid_reason or m.invalid_reason or "no finite value"

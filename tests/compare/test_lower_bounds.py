@@ -86,3 +86,21 @@ def test_a_bound_without_its_reason_is_rejected() -> None:
     samples[0]["bound"] = "lower"
     with pytest.raises(Exception, match="bound_reason"):
         validate_results(make_results(samples))
+
+
+def test_a_before_that_held_no_step_shows_why_beside_its_zero() -> None:
+    samples = samples_for("all", "concurrent_users", [0.0] * 4, spread(256, 4))
+    why = "the first step missed the SLO (users: 1; p95 912 ms, errors 0.0% of 3 requests)"
+    for sample in samples:
+        if sample["variant"] == "before":
+            sample["note"] = why
+    row = row_for(samples)
+    assert row["note"] == f"before: {why} (in 4 of 4 windows)"
+    results = make_results(samples, mode="endtoend")
+    validate_results(results)
+    (measured,) = [r for r in expected_table(results) if r.metric.id == "concurrent_users"]
+    assert measured.before == "0 users" and why in measured.measured
+    # without notes the row carries none
+    for sample in samples:
+        sample.pop("note", None)
+    assert "note" not in row_for(samples)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scenarios.ladder import Ladder, LadderSpec, Outcome, Step, saturated
+from scenarios.ladder import Ladder, LadderSpec, Outcome, Step, held_nothing, saturated
 
 QUICK = LadderSpec(start=1, factor=2, ceiling=4096, bisect=False)
 FULL = LadderSpec(start=1, factor=2, ceiling=4096, bisect=True)
@@ -64,3 +64,21 @@ def test_saturation_is_any_second_not_the_mean() -> None:
 def test_steps_survive_json() -> None:
     step = Step(640, False, detail="p95 612 ms", extra={"requests": 812})
     assert Step.from_json(step.to_json()) == step
+
+
+def test_a_ladder_that_held_nothing_says_why() -> None:
+    ladder = Ladder(QUICK)
+    ladder.record(Step(1, False, detail="p95 912 ms, errors 0.0% of 3 requests"))
+    assert ladder.next_load() is None
+    outcome = ladder.outcome()
+    assert outcome == Outcome(0, failed_at=1)
+    assert held_nothing(QUICK, ladder.steps, outcome) == (
+        "the first step missed the SLO (users: 1; p95 912 ms, errors 0.0% of 3 requests)"
+    )
+
+
+def test_a_ladder_that_held_a_step_has_no_such_note() -> None:
+    loads, outcome = climb(QUICK, 100)
+    steps = [Step(load, load <= 100) for load in loads]
+    assert outcome.value == 64
+    assert held_nothing(QUICK, steps, outcome) is None
