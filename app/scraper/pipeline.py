@@ -1,13 +1,12 @@
 """Scraping one domain for one session: CDX, fetch, extract, store, index, report progress.
 
 Both variants fetch in batches of 10 captures at a time with the original's pause between
-batches (`scrape_batch_pause_s`, 2 s): no fix of the report touches them. What the
-switches change:
+batches (`scrape_batch_pause_s`, 2 s), drop captures already stored with one SELECT per
+CDX record and store pages with one INSERT each: no fix of the report touches these. What
+the switches change:
 
-- `batch_indexing` off is the original: one SELECT per CDX record to drop captures
-  already stored, one INSERT per page, one indexing call per document. On: one statement
-  per chunk of records for the check, one pipelined upsert per batch, and indexing handed
-  to the indexing task in durable batches (app.scraper.indexing).
+- `batch_indexing` off is the original: one indexing call per document, waiting for it.
+  On: indexing handed to the indexing task in durable batches (app.scraper.indexing).
 - `streaming_fetch` off reads each body whole into memory; on streams it with a cap.
 """
 
@@ -43,8 +42,6 @@ from app.search.base import TEXT_LIMIT_CHARS, PageDocument, SearchBackend
 
 # The original fetched captures in batches of 10.
 FETCH_BATCH_SIZE = 10
-# Records checked against the pages table per statement when batching.
-EXISTING_CHECK_CHUNK = 1000
 HTTP_POOL_CONNECTIONS = 2 * FETCH_BATCH_SIZE
 
 logger = logging.getLogger(__name__)
@@ -239,20 +236,11 @@ class DomainScrape:
         records = await CdxClient(http, policy=self.policy).captures(query)
         if pattern is not None:
             records = [r for r in records if pattern.search(r.original)]
-        if self.batched:
-            stored: set[tuple[str, str]] = set()
-            for start in range(0, len(records), EXISTING_CHECK_CHUNK):
-                chunk = records[start : start + EXISTING_CHECK_CHUNK]
-                stored |= await store.existing_captures(
-                    conn, domain_id=domain.domain_id, records=chunk
-                )
-            new = [r for r in records if r.key not in stored]
-        else:
-            new = [
-                r
-                for r in records
-                if not await store.capture_exists(conn, domain_id=domain.domain_id, record=r)
-            ]
+        new = [
+            r
+            for r in records
+            if not await store.capture_exists(conn, domain_id=domain.domain_id, record=r)
+        ]
         self.summary.discovered = len(records)
         self.summary.already_stored = len(records) - len(new)
         if domain.max_pages is not None:
@@ -308,12 +296,9 @@ class DomainScrape:
             pages.append((record, result, extracted))
             outcomes.append(store.Outcome(record, "completed", None, result.fetch_s, extraction_s))
         async with conn.transaction():
-            if self.batched:
-                rows = await store.upsert_pages(conn, domain_id=domain.domain_id, pages=pages)
-            else:
-                rows = []
-                for page in pages:
-                    rows += await store.upsert_pages(conn, domain_id=domain.domain_id, pages=[page])
+            rows = []
+            for page in pages:
+                rows += await store.upsert_pages(conn, domain_id=domain.domain_id, pages=[page])
             await store.finish_work_items(
                 conn, scrape_session_id=self.session_id, outcomes=outcomes
             )

@@ -81,22 +81,6 @@ async def capture_exists(conn: AsyncConnection[Any], *, domain_id: int, record: 
     return await cur.fetchone() is not None
 
 
-async def existing_captures(
-    conn: AsyncConnection[Any], *, domain_id: int, records: Sequence[CdxRecord]
-) -> set[tuple[str, str]]:
-    """Which of `records` are stored already, in one statement."""
-    if not records:
-        return set()
-    cur = await conn.execute(
-        "SELECT p.original_url, p.unix_timestamp FROM pages p"
-        " JOIN unnest(%s::text[], %s::text[]) AS r(url, ts)"
-        "   ON p.original_url = r.url AND p.unix_timestamp = r.ts"
-        " WHERE p.domain_id = %s",
-        ([r.original for r in records], [r.timestamp for r in records], domain_id),
-    )
-    return {(url, ts) for url, ts in await cur.fetchall()}
-
-
 async def add_work_items(
     conn: AsyncConnection[Any],
     *,
