@@ -359,6 +359,12 @@ def dump_results(results: Results, path: Path) -> None:
         raise
 
 
+def results_folder(path: Path) -> Path:
+    """The folder of a run (or saved baseline) given it or its results.json: where its
+    window files are."""
+    return path if path.is_dir() else path.parent
+
+
 def window_file(run_dir: Path, kind: str, optimization: str, variant: str, repeat: int) -> Path:
     """Where a window's side file lives: kind is LATENCIES_DIR, TIMESERIES_DIR or
     SCRAPE_DIR."""

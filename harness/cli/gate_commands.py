@@ -65,7 +65,7 @@ def gate_command(
     baseline: Path | None = typer.Option(
         None,
         "--baseline",
-        help="a results.json saved by `baseline save` (same host budget, "
+        help="a folder saved by `baseline save`, or a results.json (same host budget, "
         "profile and runtime as the run, or exit 2)",
     ),
     within: bool = typer.Option(
@@ -106,7 +106,7 @@ def gate_command(
     from harness.gate.outputs import gate_json, publish_summary, write_gate_outputs
     from harness.gate.policy import load_policy
     from harness.gate.rules import run_gate
-    from harness.results import load_results, resolve_run
+    from harness.results import load_results, pooled_latencies, resolve_run, results_folder
 
     rules = load_policy(policy)
     if self_test:
@@ -119,7 +119,12 @@ def gate_command(
     reference = None if baseline is None else load_results(baseline)
     if reference is not None:
         require_comparable(results, reference)
-    result = run_gate(results, reference, rules)
+    latencies = pooled_latencies(run_dir, results["samples"])
+    baseline_latencies = (
+        None if baseline is None or reference is None
+        else pooled_latencies(results_folder(baseline), reference["samples"])
+    )  # fmt: skip
+    result = run_gate(results, reference, rules, latencies, baseline_latencies)
     if reference is not None:
         result.notes.extend(machine_notes(results, reference))
     try:
@@ -152,10 +157,16 @@ def baseline_save_command(
     name: str | None = typer.Option(None, "--name", help="baseline name (default: the run id)"),
     directory: Path = typer.Option(BASELINES_DIR, "--dir", help="where baselines are kept"),
 ) -> None:
-    """Store a run's results.json as baselines/<name>.json for `gate --baseline`."""
-    from harness.results import dump_results, load_results, resolve_run
+    """Store a run's results.json and its windows' request latencies in baselines/<name>/
+    for `gate --baseline`."""
+    import shutil
 
-    results = load_results(resolve_run(run))
-    target = directory / f"{name or results['run_id']}.json"
-    dump_results(results, target)
+    from harness.results import LATENCIES_DIR, RESULTS_FILE, dump_results, load_results, resolve_run
+
+    run_dir = resolve_run(run)
+    results = load_results(run_dir)
+    target = directory / (name or results["run_id"])
+    dump_results(results, target / RESULTS_FILE)
+    if (run_dir / LATENCIES_DIR).is_dir():
+        shutil.copytree(run_dir / LATENCIES_DIR, target / LATENCIES_DIR, dirs_exist_ok=True)
     console.print(f"baseline saved to {target}", markup=False, soft_wrap=True)

@@ -11,7 +11,7 @@ from typing import Literal
 
 import numpy as np
 
-from harness.compare.stats import CompareConfig, MetricComparison, float_array
+from harness.compare.stats import CompareConfig, FloatArray, MetricComparison, float_array
 
 # Each resample of a pooled percentile pools whole windows again: fewer resamples.
 POOLED_RESAMPLES = 1999
@@ -35,21 +35,55 @@ def pooled_ratio_ci(
     config: CompareConfig = CompareConfig(),
 ) -> tuple[float, float] | None:
     """Bootstrap CI of after / before pooled percentiles, resampling whole windows."""
-    if len(before) < 2 or len(after) < 2:
-        return None
-    rng = np.random.default_rng(config.seed)
-    ratios = []
-    for _ in range(min(config.n_resamples, POOLED_RESAMPLES)):
-        b = [before[i] for i in rng.integers(0, len(before), len(before))]
-        a = [after[i] for i in rng.integers(0, len(after), len(after))]
-        base = pooled_percentile(b, quantile)
-        if base > 0:
-            ratios.append(pooled_percentile(a, quantile) / base)
-    if not ratios:
+    ratios = pooled_ratio_draws(before, after, quantile, config)
+    if ratios.size == 0:
         return None
     tail = (1 - config.confidence) / 2 * 100
     low, high = np.percentile(ratios, [tail, 100 - tail])
     return float(low), float(high)
+
+
+def pooled_ratio_draws(
+    before: Sequence[Sequence[float]],
+    after: Sequence[Sequence[float]],
+    quantile: float,
+    config: CompareConfig = CompareConfig(),
+) -> FloatArray:
+    """The bootstrap distribution of after / before pooled percentiles: each resample draws
+    each side's windows with replacement (so the drift between windows is in it) and pools
+    their requests. Empty with fewer than two windows a side."""
+    if len(before) < 2 or len(after) < 2:
+        return float_array([])
+    resamples = min(config.n_resamples, POOLED_RESAMPLES)
+    rng = np.random.default_rng(config.seed)
+    before_p, after_p = (_resampled_percentiles(side, quantile, resamples, rng)
+                         for side in (before, after))  # fmt: skip
+    keep = before_p > 0
+    return float_array(after_p[keep] / before_p[keep])
+
+
+def _resampled_percentiles(
+    windows: Sequence[Sequence[float]], quantile: float, resamples: int, rng: np.random.Generator
+) -> FloatArray:
+    """The pooled percentile of `resamples` draws of the windows with replacement, all at
+    once: each window as its counts of each distinct latency, a draw as the sum of its
+    windows' counts (locust's latencies are whole milliseconds: few distinct values)."""
+    values, inverse = np.unique(np.concatenate([float_array(w) for w in windows]),
+                                return_inverse=True)  # fmt: skip
+    counts = np.zeros((len(windows), values.size))
+    start = 0
+    for row, window in enumerate(windows):
+        np.add.at(counts[row], inverse[start : start + len(window)], 1)
+        start += len(window)
+    picks = rng.integers(0, len(windows), (resamples, len(windows)))
+    chosen = np.zeros((resamples, len(windows)))
+    np.add.at(chosen, (np.arange(resamples)[:, None], picks), 1)
+    cumulative = np.cumsum(chosen @ counts, axis=1)
+    totals = cumulative[:, -1]
+    # locust's rule, as in pooled_percentile: the ceil(q * n)-th smallest request
+    rank = np.maximum(np.ceil(quantile * totals), 1)
+    index = (cumulative < rank[:, None]).sum(axis=1)
+    return float_array(values[np.minimum(index, values.size - 1)])
 
 
 def pool(

@@ -11,6 +11,9 @@
   probability `power` at its sample counts and the windows' own noise
   (`detectable_regression`); when that exceeds `max_regression` the check is
   inconclusive: skipped, or failed when the rule is `required`.
+  A latency percentile whose windows' request latencies both runs kept is judged on the
+  requests pooled over the windows instead, its noise from a bootstrap over whole
+  windows (harness/gate/pooled.py).
 - **expectation**: inside the run, after vs before must be `improved` and reach
   `min_share` of the report's claim.
 - **verification**: a broken comparison fails: its before and after answered differently,
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -40,8 +44,10 @@ from harness.compare import (
     median_is_lower_bound,
     ratio_ci,
 )
+from harness.compare.pooled import Pooled
 from harness.errors import UserError
 from harness.gate.policy import Limit, Policy, Regression
+from harness.gate.pooled import fmt_share, pooled_verdict
 from harness.metrics import METRICS, Claim
 from harness.results import LOWER, Results
 
@@ -71,6 +77,10 @@ class Check:
         return f"{self.kind}: {self.optimization}" + (f" / {self.metric}" if self.metric else "")
 
 
+# A regression check's result from its status, message and detectable regression.
+_Result = Callable[[Status, str, float | None], Check]
+
+
 @dataclass(frozen=True)
 class GateResult:
     checks: list[Check]
@@ -93,9 +103,13 @@ class Windows:
 
     values: list[float] = field(default_factory=list)
     lower_bound: bool = False
+    # each window's request latencies, where the run kept them for every valid window
+    requests: list[list[float]] | None = None
 
 
-def _valid(results: Results, variant: str) -> dict[tuple[str, str], Windows]:
+def _valid(
+    results: Results, variant: str, latencies: Pooled | None = None
+) -> dict[tuple[str, str], Windows]:
     values: dict[tuple[str, str], list[float]] = defaultdict(list)
     bounded: dict[tuple[str, str], list[bool]] = defaultdict(list)
     for sample in results["samples"]:
@@ -103,14 +117,14 @@ def _valid(results: Results, variant: str) -> dict[tuple[str, str], Windows]:
             key = (sample["optimization"], sample["metric"])
             values[key].append(sample["value"])
             bounded[key].append(sample.get("bound") == LOWER)
-    return {
-        key: Windows(side, median_is_lower_bound(side, bounded[key]))
-        for key, side in values.items()
-    }
-
-
-def fmt_share(share: float) -> str:
-    return "none" if math.isinf(share) else f"{share:.0%}"
+    windows = {}
+    for key, side in values.items():
+        requests = [list(w) for w in (latencies or {}).get(key, {}).get(variant, [])]
+        windows[key] = Windows(
+            side, median_is_lower_bound(side, bounded[key]),
+            requests if len(requests) == len(side) else None,
+        )  # fmt: skip
+    return windows
 
 
 def _worse_ratio(reference: float, current: float, lower_is_better: bool) -> float:
@@ -158,6 +172,14 @@ def check_regression(
                               f"change detectable; n={n_ref}/{n_cur}, allowed {allowed:.0%}",
                       0.0)  # fmt: skip
     lower_is_better = METRICS[metric].better == "lower"
+    quantile = METRICS[metric].pooled_quantile
+    pooled = (
+        None if quantile is None or reference.requests is None or current.requests is None
+        or reference.lower_bound or current.lower_bound or not lower_is_better
+        else pooled_verdict(reference.requests, current.requests, quantile, rule, policy)
+    )  # fmt: skip
+    if pooled is not None:
+        return _decide(*pooled, rule, result)
     ref_median, cur_median = median(reference.values), median(current.values)
     worse: Alternative = "greater" if lower_is_better else "less"
     p = mann_whitney_p(reference.values, current.values, alternative=worse)
@@ -204,8 +226,16 @@ def check_regression(
     if better_side_bound and ratio <= 1:
         return result("pass", f"no regression (a lower bound at least the baseline): {detail}",
                       detectable)  # fmt: skip
-    if detectable > allowed:
-        status = "fail" if rule.required else "skip"
+    return _decide(False, detectable, detail, rule, result)
+
+
+def _decide(
+    regressed: bool, detectable: float, detail: str, rule: Regression, result: _Result
+) -> Check:
+    if regressed:
+        return result("fail", f"regression: {detail}", detectable)
+    if detectable > rule.max_regression:
+        status: Status = "fail" if rule.required else "skip"
         return result(status, f"inconclusive: could detect only {fmt_share(detectable)} at "
                               f"this noise and these counts: {detail}", detectable)  # fmt: skip
     return result("pass", detail, detectable)
@@ -261,11 +291,19 @@ def check_expectation(
     return ("pass" if ok else "fail"), detail
 
 
-def run_gate(run: Results, baseline: Results | None, policy: Policy) -> GateResult:
-    """All checks of a run; baseline None compares after with before inside the run."""
-    current = _valid(run, "after")
-    before = _valid(run, "before")
-    reference = before if baseline is None else _valid(baseline, "after")
+def run_gate(
+    run: Results,
+    baseline: Results | None,
+    policy: Policy,
+    latencies: Pooled | None = None,
+    baseline_latencies: Pooled | None = None,
+) -> GateResult:
+    """All checks of a run; baseline None compares after with before inside the run.
+    Given the runs' request latencies (results.pooled_latencies), percentile metrics are
+    judged on the pooled requests (harness/gate/pooled.py)."""
+    current = _valid(run, "after", latencies)
+    before = _valid(run, "before", latencies)
+    reference = before if baseline is None else _valid(baseline, "after", baseline_latencies)
     label = "the run's own before" if baseline is None else f"baseline {baseline['run_id']}"
     checks: list[Check] = []
     for (optimization, metric), windows in sorted(current.items()):

@@ -20,7 +20,7 @@ from harness.gate.comparable import machine_notes, require_comparable
 from harness.gate.outputs import markdown_summary
 from harness.gate.policy import Policy
 from harness.gate.rules import GateResult, run_gate
-from harness.results import ALL, load_results
+from harness.results import ALL, load_results, pooled_latencies
 from harness.run.session import RunOptions, run_benchmarks
 
 CANARY_SHARE = 0.5
@@ -96,7 +96,8 @@ def run_self_test(
         run_dir, seconds = _run(run_options, console)
         run = load_results(run_dir)
         require_comparable(run, baseline)
-        result = run_gate(run, baseline, policy)
+        result = run_gate(run, baseline, policy, pooled_latencies(run_dir, run["samples"]),
+                          pooled_latencies(base_dir, baseline["samples"]))  # fmt: skip
         result.notes.extend(machine_notes(run, baseline))
         legs.append(Leg(name, result, run["run_id"], expected, seconds))
     return SelfTest(legs, delay, base_seconds)

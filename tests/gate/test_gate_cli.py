@@ -43,9 +43,9 @@ def test_baseline_save_then_gate_same_code_passes(workspace, monkeypatch):
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
     saved = _invoke("baseline", "save", "20261129-100000-base01", "--name", "main")
     assert saved.exit_code == 0, saved.output
-    assert (workspace / "baselines" / "main.json").is_file()
+    assert (workspace / "baselines" / "main" / "results.json").is_file()
     run_dir = _run(workspace / "reports", "20261129-110000-pr0001", 101)
-    result = _invoke("gate", run_dir.name, "--baseline", "baselines/main.json",
+    result = _invoke("gate", run_dir.name, "--baseline", "baselines/main",
                      "--policy", "policy.json")  # fmt: skip
     assert result.exit_code == 0, result.output
     suite = ET.parse(run_dir / "junit.xml").getroot()
@@ -60,7 +60,7 @@ def test_baseline_save_then_gate_same_code_passes(workspace, monkeypatch):
 def test_gate_catches_a_regression_against_the_baseline(workspace):
     _invoke("baseline", "save", "20261129-100000-base01", "--name", "main")
     run_dir = _run(workspace / "reports", "20261129-120000-pr0002", 140)
-    result = _invoke("gate", str(run_dir), "--baseline", "baselines/main.json",
+    result = _invoke("gate", str(run_dir), "--baseline", "baselines/main",
                      "--policy", "policy.json")  # fmt: skip
     assert result.exit_code == 1, result.output
     failures = ET.parse(run_dir / "junit.xml").getroot().findall(".//failure")
@@ -73,7 +73,7 @@ def test_gate_defaults_to_latest_and_writes_junit_and_json_where_asked(workspace
     run_dir = _run(workspace / "reports", "20261129-120000-pr0003", 140)
     (workspace / "reports" / "latest").symlink_to(run_dir.name)
     junit = workspace / "out" / "gate.xml"
-    result = _invoke("gate", "--baseline", "baselines/main.json", "--policy", "policy.json",
+    result = _invoke("gate", "--baseline", "baselines/main", "--policy", "policy.json",
                      "--junit", str(junit), "--format", "json")  # fmt: skip
     assert result.exit_code == 1, result.output
     data = json.loads(result.stdout)
