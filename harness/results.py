@@ -95,6 +95,9 @@ class Environment(RuntimeEnvironment):
     # The stand-in's upstream profile, the time factor the scrape ran at, the polite
     # ceiling and each figure's source (harness/run/results_log.py, describe_upstream).
     upstream: NotRequired[dict[str, object]]
+    # Where the runner's time went, in seconds per phase (switching, probing, warming up,
+    # measuring): what a shorter run must cut.
+    phase_seconds: NotRequired[dict[str, float]]
 
 
 @pydantic.with_config(pydantic.ConfigDict(extra="forbid"))

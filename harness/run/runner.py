@@ -100,6 +100,9 @@ class Runner:
         self._pending: dict[tuple[int, str], list[Sample]] = defaultdict(list)
         # Stand-in targets (tests) have no Prometheus to ask for window series and peaks.
         self._prometheus = has_prometheus(target.prometheus_url)
+        # seconds per phase of the run, and the phase under way (name, started at)
+        self.phase_seconds: dict[str, float] = defaultdict(float)
+        self._phase: tuple[str, float] | None = None
 
     def run(
         self,
@@ -119,12 +122,24 @@ class Runner:
         needed = {s for window_set in plan for s in window_set.scenarios()}
         if plan and WARM_UP_SCENARIO in self.scenarios:
             needed.add(WARM_UP_SCENARIO)  # its mix warms every variant up
+        self._show("preparing", "", ", ".join(sorted(needed)))
         for name in needed:
             self.scenarios[name].prepare(self.target, self.profile)
         for window_set in plan:
             self._measure(logs, window_set)
+        self._end_phase()
         for log in logs:
+            log.results["environment"]["phase_seconds"] = {
+                phase: round(seconds, 1) for phase, seconds in self.phase_seconds.items()
+            }
             log.finish(self.clock)
+
+    def _end_phase(self) -> None:
+        """Add the time since the current phase began to its total."""
+        if self._phase is not None:
+            phase, started = self._phase
+            self.phase_seconds[phase] += self.clock() - started
+            self._phase = None
 
     def _live(self) -> set[tuple[int, str]]:
         return {key for key in self._comparisons if self._verdicts.get(key, True)}
@@ -166,6 +181,8 @@ class Runner:
             scenario = self.scenarios[name]
             window_dir = self._dir(f"round-{window_set.repeat}", _variant_dir(window_set.variant))
             record = scenario.run(self.target, self.profile, window_dir)
+            self._end_phase()
+            self._phase = ("collecting", self.clock())
             if self._prometheus:
                 peaks = window_peaks(self.target.prometheus_url, *_span([record]))
                 LOG.info("%s window peaks: %s", name, peaks)
@@ -303,6 +320,8 @@ class Runner:
 
     def _show(self, phase: str, optimization: str = "", detail: str = "") -> None:
         LOG.info("%s %s %s", phase, optimization, detail)
+        self._end_phase()
+        self._phase = (phase, self.clock())
         if self.progress is not None:
             self.progress.step(phase, optimization, detail)
 

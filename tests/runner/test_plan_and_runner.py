@@ -285,3 +285,14 @@ def test_eta_uses_the_mean_window_time_so_far(done: int, elapsed: float, left: f
     eta = Eta(4, lambda: next(ticks), first_guess_s=10.0)
     eta.advance(done)
     assert eta.remaining_s() == pytest.approx(left)
+
+
+def test_the_run_says_where_its_time_went(tmp_path: Path) -> None:
+    _, scenarios, [results] = _run(tmp_path, [ISOLATE], repeats=2)
+    phases = results["environment"]["phase_seconds"]
+    assert set(phases) == {"preparing", "switching", "probing", "warming up", "measuring",
+                           "collecting"}  # fmt: skip
+    # the fake clock ticks once per reading: every window takes at least one second
+    windows = sum(len(s.runs) for s in scenarios.values())
+    assert phases["measuring"] >= windows
+    assert all(seconds >= 0 for seconds in phases.values())
