@@ -7,11 +7,14 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import psycopg
 import pytest
 
 from app.core.config import Settings
+from app.scraper import store
+from app.scraper.cdx import CdxRecord
 from app.scraper.pipeline import FETCH_BATCH_SIZE
 from app.search.base import PageDocument
 from app.search.postgres import PostgresSearch
@@ -152,3 +155,33 @@ def test_a_page_stored_but_not_indexed_has_no_tsvector_until_indexed(
             [{"page_id": page_id}],  # type: ignore[list-item]
         )
         assert "'zeppelin':1A" in str(conn.execute(vector, (page_id,)).fetchone())
+
+
+@pytest.mark.parametrize("switches", [SWITCHES_OFF, SWITCHES_ON], ids=["before", "after"])
+def test_one_select_per_record_and_one_insert_per_page_on_both_sides(
+    small_pages: UpstreamServer,
+    make_settings: Callable[..., Settings],
+    switches: dict[str, bool],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No fix of the report batches the check of stored captures or the page inserts."""
+    checks: list[str] = []
+    inserts: list[int] = []
+    capture_exists, upsert_pages = store.capture_exists, store.upsert_pages
+
+    async def counted_check(conn: Any, *, domain_id: int, record: CdxRecord) -> bool:
+        checks.append(record.timestamp)
+        return await capture_exists(conn, domain_id=domain_id, record=record)
+
+    async def counted_insert(conn: Any, *, domain_id: int, pages: Sequence[Any]) -> Any:
+        inserts.append(len(pages))
+        return await upsert_pages(conn, domain_id=domain_id, pages=pages)
+
+    monkeypatch.setattr(store, "capture_exists", counted_check)
+    monkeypatch.setattr(store, "upsert_pages", counted_insert)
+    settings = make_settings(wayback_url=small_pages.base_url, **switches)
+    project = create_project(settings.database_url, small_pages.corpus.domain_names[:1])
+    session = create_session(settings.database_url, project.project_id)
+    (summary,) = scrape_in_process(settings, project, session)
+    assert len(checks) == summary.discovered > FETCH_BATCH_SIZE
+    assert Counter(inserts) == {1: summary.stored}
