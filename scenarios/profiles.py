@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.scraper.cdx import DEFAULT_FROM_DATE
 from harness.errors import UserError
 from harness.upstream.corpus import CorpusConfig
 from harness.upstream.profiles import WAYBACK, UpstreamProfile
@@ -120,6 +121,9 @@ PROFILES = {
         soak_s=180.0,
     ),
 }
+# Share of the HTML bodies before the scrape's window forced over the fetch cap: enough
+# for two or more such captures in every profile's archive (quick 3, ci 2, full 6).
+PROBE_OVERSIZED_RATE = 0.002
 # The report's locustfile: 1-3 s between a user's requests (the concurrency ladder's users).
 REPORT_WAIT_S = (1.0, 3.0)
 
@@ -137,7 +141,13 @@ def upstream_for(profile: MeasureProfile) -> UpstreamProfile:
 
 
 def corpus_for(profile: MeasureProfile) -> CorpusConfig:
-    """The stand-in's archive: enough domains and captures for the scrape scenario."""
+    """The stand-in's archive: enough domains and captures for the scrape scenario, and a
+    few bodies over the fetch cap before the scrape's window (from DEFAULT_FROM_DATE), for
+    the streaming and indexing probes (harness/run/probes/scraping.py) to scrape: at the
+    realistic rate (about 0.004 %, profiles.HTML_CAPTURE_SIZES) the archive holds none."""
     return CorpusConfig(
-        domains=profile.scrape_domains, pages_per_domain=profile.scrape_pages_per_domain
+        domains=profile.scrape_domains,
+        pages_per_domain=profile.scrape_pages_per_domain,
+        huge_rate=PROBE_OVERSIZED_RATE,
+        huge_before=DEFAULT_FROM_DATE.strftime("%Y%m%d"),
     )

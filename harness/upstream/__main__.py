@@ -43,6 +43,7 @@ def serve(
     first_year: int = typer.Option(2016, envvar=_env("first_year")),
     last_year: int = typer.Option(2025, envvar=_env("last_year")),
     huge_rate: float = typer.Option(0.0, envvar=_env("huge_rate"), min=0, max=1),
+    huge_before: str = typer.Option("", envvar=_env("huge_before")),
     latency_ms: float = typer.Option(0.0, envvar=_env("latency_ms"), min=0),
     latency_jitter_ms: float = typer.Option(0.0, envvar=_env("latency_jitter_ms"), min=0),
     rate_429: float = typer.Option(0.0, envvar=_env("rate_429")),
@@ -117,6 +118,7 @@ def serve(
             first_year=first_year,
             last_year=last_year,
             huge_rate=huge_rate,
+            huge_before=huge_before,
         )
     )
     app = create_app(

@@ -30,7 +30,7 @@ TEXT_MIN_BYTES = 5_000
 TEXT_MAX_BYTES = 80_000
 TEXT_MEDIAN_BYTES = 20_000
 TEXT_SIGMA = 0.6
-# Tests force bodies over the 10 MB fetch cap at `huge_rate` with these sizes.
+# Bodies over the 10 MB fetch cap forced at `huge_rate` (CorpusConfig) have these sizes.
 HUGE_MIN_BYTES = 10_500_000
 HUGE_MAX_BYTES = 14_000_000
 NOT_FOUND_BYTES = (4_000, 6_000)
@@ -224,7 +224,7 @@ class _Builder:
                         language=domain.language,
                         site=domain.name,
                         path=path,
-                        size=self._body_size(rng, body_kind),
+                        size=self._body_size(rng, body_kind, stamp),
                         title_key=key,
                         text_bytes=self._text_size(rng) if body_kind is BodyKind.HTML else 0,
                     ),
@@ -276,11 +276,12 @@ class _Builder:
             return "revisit"
         return "same" if draw - P_REVISIT < P_SAME else "new"
 
-    def _body_size(self, rng: Random, kind: BodyKind) -> int:
+    def _body_size(self, rng: Random, kind: BodyKind, stamp: str) -> int:
         if kind is not BodyKind.HTML:
             low, high = SIZE_RANGES_BYTES[kind]
             return int(low * (high / low) ** rng.random())  # log-uniform
-        if self.config.huge_rate and rng.random() < self.config.huge_rate:
+        huge_here = not self.config.huge_before or stamp < self.config.huge_before
+        if self.config.huge_rate and huge_here and rng.random() < self.config.huge_rate:
             return rng.randint(HUGE_MIN_BYTES, HUGE_MAX_BYTES)
         return draw_body_bytes(HTML_CAPTURE_SIZES, rng)
 

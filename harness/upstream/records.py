@@ -17,8 +17,10 @@ class CorpusConfig:
     captures_per_page: int = 5
     first_year: int = 2016
     last_year: int = 2025
-    # Tests only: a share of HTML bodies forced over the 10 MB fetch cap.
+    # A share of HTML bodies forced over the 10 MB fetch cap (tests, and the probes'
+    # captures), only in captures before `huge_before` (a timestamp prefix; "": all).
     huge_rate: float = 0.0
+    huge_before: str = ""
 
 
 @dataclass(frozen=True, slots=True)

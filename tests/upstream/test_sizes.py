@@ -7,12 +7,16 @@ from random import Random
 
 import pytest
 
+from app.scraper.cdx import DEFAULT_FROM_DATE
 from app.scraper.extract import extract
+from app.scraper.fetch import MAX_CAPTURE_BYTES
+from harness.run.probes.scraping import probe_window
 from harness.upstream.content import BodyKind
 from harness.upstream.corpus import build_corpus
 from harness.upstream.profiles import HTML_CAPTURE_SIZES as SIZES
 from harness.upstream.records import CorpusConfig
 from harness.upstream.sizes import body_bytes_at, compression_ratio, draw_body_bytes
+from scenarios.profiles import PROFILES, corpus_for
 
 DRAWS = 200_000
 
@@ -67,3 +71,14 @@ def test_a_large_page_keeps_its_text_and_extraction_drops_the_rest() -> None:
     assert extracted.word_count > 50
     # main text within its budget, not the megabytes of script beside it
     assert extracted.character_count <= spec.text_bytes
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_the_probes_find_captures_over_the_cap_outside_the_scrapes_window(name: str) -> None:
+    corpus = build_corpus(corpus_for(PROFILES[name]))
+    assert probe_window(corpus).oversized
+    from_ts = DEFAULT_FROM_DATE.strftime("%Y%m%d")
+    scraped = corpus.expected_captures(corpus.domain_names, from_ts=from_ts)
+    capped = corpus.expected_captures(corpus.domain_names, from_ts=from_ts,
+                                      max_body_bytes=MAX_CAPTURE_BYTES)  # fmt: skip
+    assert scraped == capped  # the scrape meets the realistic sizes alone
