@@ -6,8 +6,9 @@ and the api mix (scenarios/locustfiles/api.py) keeps the API busy meanwhile. The
 memory is sampled throughout: its PSS on the local runtime (a page shared by its forked
 workers counts once), its container's cgroup memory on compose. `backend_memory_mb` is
 the peak; `backend_memory_growth` the least-squares slope over the hold, in MiB per
-minute: a manager whose queues grow without bound shows as a slope, a bounded one stays
-flat.
+minute. A queue that grows without bound would show as a slope, but only once the kernel's
+buffers towards a stalled peer are full, which at this publish rate takes longer than
+uvicorn's ping keepalive (20 s + 20 s) lets a stalled peer live (docs/lab-notes.md).
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ Connections go CONNECTIONS_PER_USER to a user (a user's dashboard open in that m
 under the bounded manager's per-user limit). Every STALL_EVERY-th one is stalled: a raw socket
 that completes the handshake and never reads again, as a suspended laptop's tab (a
 WebSocket library keeps draining its socket in the background, so a client that merely
-ignores its messages is not stalled); its receive buffer is the kernel's smallest, as a
-peer that stopped reading long ago has a full one. The others read every message.
+ignores its messages is not stalled); its receive buffer is the kernel's smallest, so
+that what it leaves unread piles up on the API's side at once. The others read every
+message.
 """
 
 from __future__ import annotations
