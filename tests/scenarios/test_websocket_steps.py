@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 from harness.metrics import METRICS
-from scenarios.ws_clients import STALL_EVERY, Reader
-from scenarios.ws_delivery import PUBLISH_HZ, delays, quantile
+from scenarios.ws_clients import STALL_EVERY, Fleet, Reader, Stalled
+from scenarios.ws_delivery import PUBLISH_HZ, Publisher, delays, judge, quantile
 
 SENT = [0.0, 0.4, 0.8, 1.2]
 
@@ -42,3 +42,41 @@ def test_the_metric_states_the_stalled_share_and_publish_rate_the_client_uses() 
     definition = METRICS["ws_connections"].definition
     assert f"{100 // STALL_EVERY} % stalled" in definition
     assert f"{PUBLISH_HZ:g} messages/s" in definition
+
+
+def fleet_of(readers: list[Reader], stalled: int = 0) -> Fleet:
+    fleet = Fleet("ws://unused", [])
+    fleet.clients = [*readers, *(Stalled(2, "ws://unused", opened=True) for _ in range(stalled))]
+    return fleet
+
+
+def publisher_of(sent: list[float]) -> Publisher:
+    publisher = Publisher("redis://127.0.0.1:1", [], PUBLISH_HZ)  # never connects
+    publisher.sent = sent
+    return publisher
+
+
+def test_a_step_fails_when_readers_behind_a_stalled_peer_get_nothing() -> None:
+    # An awaited broadcast (the original's send_to_project) stuck on a stalled peer's full
+    # buffers: the readers after it in the list receive nothing while the rest read at once.
+    sent = [0.1 * k for k in range(40)]
+    prompt = [reader([(k, t + 0.01) for k, t in enumerate(sent)]) for _ in range(8)]
+    behind = [reader([]) for _ in range(2)]
+    publisher = publisher_of(sent)
+    ok = judge(fleet_of(prompt, stalled=1), publisher, 0.0, 4.0, 5.0, 300.0, 1024.0, [20.0])
+    assert ok.passed and ok.extra["stalled"] == 1
+    held_up = judge(fleet_of(prompt + behind, stalled=1), publisher, 0.0, 4.0, 5.0,
+                    300.0, 1024.0, [20.0])  # fmt: skip
+    assert not held_up.passed
+    assert held_up.detail.startswith("delivery p99 inf s")
+
+
+def test_a_step_fails_on_memory_over_its_limit_or_a_refused_connection() -> None:
+    sent = [0.1 * k for k in range(40)]
+    prompt = [reader([(k, t + 0.01) for k, t in enumerate(sent)]) for _ in range(4)]
+    publisher = publisher_of(sent)
+    over = judge(fleet_of(prompt), publisher, 0.0, 4.0, 5.0, 1100.0, 1024.0, [20.0])
+    assert not over.passed and "API memory 1100 MiB > 1024 MiB" in over.detail
+    refused = Reader(user_id=3, url="ws://unused", refused="closed 1008")
+    step = judge(fleet_of([*prompt, refused]), publisher, 0.0, 4.0, 5.0, 300.0, 1024.0, [20.0])
+    assert not step.passed and "1 refused (closed 1008)" in step.detail
