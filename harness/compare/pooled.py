@@ -48,26 +48,55 @@ def pooled_ratio_draws(
     after: Sequence[Sequence[float]],
     quantile: float,
     config: CompareConfig = CompareConfig(),
+    *,
+    interpolate: bool = False,
 ) -> FloatArray:
     """The bootstrap distribution of after / before pooled percentiles: each resample draws
     each side's windows with replacement (so the drift between windows is in it) and pools
-    their requests. Empty with fewer than two windows a side."""
+    their requests. Empty with fewer than two windows a side. With `interpolate`, each
+    percentile is interpolated_percentile's rather than locust's rule."""
     if len(before) < 2 or len(after) < 2:
         return float_array([])
     resamples = min(config.n_resamples, POOLED_RESAMPLES)
     rng = np.random.default_rng(config.seed)
-    before_p, after_p = (_resampled_percentiles(side, quantile, resamples, rng)
-                         for side in (before, after))  # fmt: skip
+    before_p, after_p = (
+        _bucket_percentiles(side, quantile, _draws(len(side), resamples, rng), interpolate)
+        for side in (before, after)
+    )
     keep = before_p > 0
     return float_array(after_p[keep] / before_p[keep])
 
 
-def _resampled_percentiles(
-    windows: Sequence[Sequence[float]], quantile: float, resamples: int, rng: np.random.Generator
+def interpolated_percentile(windows: Sequence[Sequence[float]], quantile: float) -> float:
+    """The `quantile` of the windows' requests pooled, read between locust's buckets: a
+    request kept as 5 ms took 4.5 to 5.5 ms (LOCUST_BUCKET_WIDTH), spread evenly over it.
+    Unlike the bucket's own value it moves with every request that crosses it, so two
+    runs whose percentile sits at a bucket's edge do not differ by a whole bucket."""
+    every = np.ones((1, len(windows)))
+    return float(_bucket_percentiles(windows, quantile, every, interpolate=True)[0])
+
+
+def bucket_width_ms(values: FloatArray) -> FloatArray:
+    """The width of locust's response-time bucket at each value: it keeps whole ms below
+    100 ms, two significant figures above (10 ms buckets to 1 s, 100 ms to 10 s, ...)."""
+    digits = np.floor(np.log10(np.maximum(values, 1.0)))
+    return float_array(10.0 ** np.maximum(digits - 1, 0))
+
+
+def _draws(windows: int, resamples: int, rng: np.random.Generator) -> FloatArray:
+    """How often each resample draws each window (rows: resamples)."""
+    picks = rng.integers(0, windows, (resamples, windows))
+    chosen = np.zeros((resamples, windows))
+    np.add.at(chosen, (np.arange(resamples)[:, None], picks), 1)
+    return chosen
+
+
+def _bucket_percentiles(
+    windows: Sequence[Sequence[float]], quantile: float, chosen: FloatArray, interpolate: bool
 ) -> FloatArray:
-    """The pooled percentile of `resamples` draws of the windows with replacement, all at
-    once: each window as its counts of each distinct latency, a draw as the sum of its
-    windows' counts (locust's latencies are whole milliseconds: few distinct values)."""
+    """The pooled percentile of each row of `chosen` (times each window is drawn), all at
+    once: each window as its counts of each distinct latency, a draw as the weighted sum
+    of its windows' counts (locust's latencies are bucketed: few distinct values)."""
     values, inverse = np.unique(np.concatenate([float_array(w) for w in windows]),
                                 return_inverse=True)  # fmt: skip
     counts = np.zeros((len(windows), values.size))
@@ -75,15 +104,21 @@ def _resampled_percentiles(
     for row, window in enumerate(windows):
         np.add.at(counts[row], inverse[start : start + len(window)], 1)
         start += len(window)
-    picks = rng.integers(0, len(windows), (resamples, len(windows)))
-    chosen = np.zeros((resamples, len(windows)))
-    np.add.at(chosen, (np.arange(resamples)[:, None], picks), 1)
-    cumulative = np.cumsum(chosen @ counts, axis=1)
+    pooled = chosen @ counts
+    cumulative = np.cumsum(pooled, axis=1)
     totals = cumulative[:, -1]
-    # locust's rule, as in pooled_percentile: the ceil(q * n)-th smallest request
-    rank = np.maximum(np.ceil(quantile * totals), 1)
-    index = (cumulative < rank[:, None]).sum(axis=1)
-    return float_array(values[np.minimum(index, values.size - 1)])
+    if not interpolate:
+        # locust's rule, as in pooled_percentile: the ceil(q * n)-th smallest request
+        rank = np.maximum(np.ceil(quantile * totals), 1)
+        index = np.minimum((cumulative < rank[:, None]).sum(axis=1), values.size - 1)
+        return float_array(values[index])
+    rank = quantile * totals
+    index = np.minimum((cumulative < rank[:, None]).sum(axis=1), values.size - 1)
+    rows = np.arange(len(chosen))
+    below = cumulative[rows, index] - pooled[rows, index]
+    share = (rank - below) / np.maximum(pooled[rows, index], 1e-12)
+    width = bucket_width_ms(values)[index]
+    return float_array(values[index] - width / 2 + np.clip(share, 0, 1) * width)
 
 
 def pool(

@@ -3,7 +3,9 @@
 Where both runs kept their windows' request latencies (`latencies/` beside results.json),
 a percentile metric (one with a `pooled_quantile`) is judged on each side's requests
 pooled over its windows rather than on the windows' own percentiles: a short window's p95
-rests on its few slowest requests, the pooled p95 on all of them. Its noise comes from a
+rests on its few slowest requests, the pooled p95 on all of them. The percentile is read
+between locust's whole-millisecond buckets (compare.pooled.interpolated_percentile): at a
+p95 of 5 ms a bucket is 20 %, as wide as the regression the gate must see. Its noise comes from a
 bootstrap that resamples each side's whole windows (harness.compare.pooled_ratio_draws),
 so the drift between windows, the shared machine's busy and quiet spells, stays in it.
 
@@ -23,7 +25,7 @@ import numpy as np
 from scipy import stats
 
 from harness.compare import CompareConfig
-from harness.compare.pooled import pooled_percentile, pooled_ratio_draws
+from harness.compare.pooled import interpolated_percentile, pooled_ratio_draws
 from harness.gate.policy import Policy, Regression
 
 # Resamples of whole windows: the tail share p < alpha = 0.02 rests on ~40 of them.
@@ -52,8 +54,9 @@ def pooled_verdict(
     """(regressed, detectable, detail) for a lower-is-better latency percentile; None when
     a side has fewer than two windows or a resample's baseline percentile is 0."""
     config = CompareConfig(n_resamples=POOLED_GATE_RESAMPLES, seed=POOLED_GATE_SEED)
-    draws = pooled_ratio_draws(reference, current, quantile, config)
-    ref_p, cur_p = pooled_percentile(reference, quantile), pooled_percentile(current, quantile)
+    draws = pooled_ratio_draws(reference, current, quantile, config, interpolate=True)
+    ref_p = interpolated_percentile(reference, quantile)
+    cur_p = interpolated_percentile(current, quantile)
     if draws.size < POOLED_GATE_RESAMPLES or ref_p <= 0:
         return None
     ratio = cur_p / ref_p

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from harness.compare import pooled_percentile, pooled_ratio_ci, summarize
+from harness.compare.pooled import bucket_width_ms, interpolated_percentile
 from harness.results import LATENCIES_DIR, dump_window_file, pooled_latencies, window_file
 from tests.report.synthetic import samples_for
 
@@ -46,3 +50,22 @@ def test_the_bootstrap_over_windows_widens_with_drift_between_windows() -> None:
     wide = pooled_ratio_ci(steady, drifting, 0.95)
     assert tight is not None and wide is not None
     assert tight[1] - tight[0] < wide[1] - wide[0]
+
+
+def test_the_interpolated_percentile_reads_between_locusts_buckets() -> None:
+    # 100 requests kept as 5 ms took 4.5-5.5 ms: the 95th share lies at 5.45
+    assert interpolated_percentile([[5.0] * 100], 0.95) == pytest.approx(5.45)
+    # 90 at 5 ms and 10 at 6 ms: the p95 lies halfway through the 6 ms bucket
+    assert interpolated_percentile([[5.0] * 90, [6.0] * 10], 0.95) == pytest.approx(6.0)
+    # above 100 ms locust keeps two significant figures: a 150 ms bucket spans 145-155
+    assert interpolated_percentile([[150.0] * 10], 0.5) == pytest.approx(150.0)
+    assert list(bucket_width_ms(np.array([3.0, 99.0, 150.0, 2300.0]))) == [1, 1, 10, 100]
+
+
+def test_one_request_moving_across_a_bucket_edge_moves_the_interpolated_p95_a_little() -> None:
+    # locust's rule jumps a whole bucket (20 % at 5 ms); the interpolation moves by 1 %
+    before = [[5.0] * 95 + [6.0] * 5]
+    after = [[5.0] * 94 + [6.0] * 6]
+    assert pooled_percentile(after, 0.95) / pooled_percentile(before, 0.95) == pytest.approx(1.2)
+    ratio = interpolated_percentile(after, 0.95) / interpolated_percentile(before, 0.95)
+    assert 1 < ratio < 1.05
