@@ -84,3 +84,14 @@ def test_detectable_grows_with_the_spread():
     small, large = (detectable_from_spread(sd, 0.02, 0.95) for sd in (0.03, 0.1))
     # z(0.98) + z(0.95) = 3.70
     assert small == pytest.approx(math.expm1(3.70 * 0.03), rel=0.01) and large > small
+
+
+def test_windows_whose_p95s_read_alike_are_judged_on_their_requests():
+    """Every window's p95 is 6 ms by locust's rule on both sides, but the current's
+    requests sit high in that bucket: not 'every window the same value'."""
+    low = [5.0] * 90 + [6.0] * 10
+    high = [5.0] * 80 + [6.0] * 20
+    reference = Windows([6.0] * 6, False, [low] * 6)
+    current = Windows([6.0] * 6, False, [high] * 6)
+    check = check_regression(reference, current, METRIC, REQUIRED, Policy())
+    assert "pooled p95" in check.message, check.message
