@@ -21,7 +21,7 @@ from harness.metrics import METRICS, REPORT_METRICS
 from harness.report import combined, write_report
 from harness.report.dumbbell import headline_rows
 from harness.report.tables import optimization_sections
-from harness.report.terminal import print_summary, summary_json
+from harness.report.terminal import print_summary, summary_json, time_line
 from harness.report.timeseries import _moving
 from harness.results import load_results
 from tests.report.synthetic import make_results, samples_for, spread, write_json, write_run
@@ -206,3 +206,15 @@ def test_summary_printed_to_a_pipe_is_a_markdown_table_and_json_is_json(report):
     assert max(len(line) for line in rows) > 80  # never wrapped to the console's width
     data = json.loads(summary_json(run_dir))
     assert {row["metric"] for row in data["summary"]} >= {"api_p95_ms", "cache_hit_rate"}
+
+
+def test_the_summary_says_where_the_time_went() -> None:
+    results = {
+        "started_at": "2026-12-06T08:00:00+00:00",
+        "finished_at": "2026-12-06T08:20:00+00:00",
+        "environment": {"phase_seconds": {"measuring": 600.0, "switching": 300.0}},
+    }
+    assert time_line(results) == (
+        "time: 20.0 min, of which measuring 10.0, switching 5.0, starting and other 5.0"
+    )
+    assert time_line({**results, "finished_at": None}) == ""  # an interrupted run
