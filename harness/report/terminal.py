@@ -71,7 +71,7 @@ def time_line(results: Results) -> str:
     finished = results["finished_at"]
     if not phases or finished is None:
         return ""
-    wall_s = (datetime.fromisoformat(finished) - datetime.fromisoformat(results["started_at"]))
+    wall_s = datetime.fromisoformat(finished) - datetime.fromisoformat(results["started_at"])
     parts = [f"{phase} {seconds / 60:.1f}"
              for phase, seconds in sorted(phases.items(), key=lambda item: -item[1])]  # fmt: skip
     setup = wall_s.total_seconds() - sum(phases.values())
