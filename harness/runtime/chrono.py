@@ -12,12 +12,13 @@ from __future__ import annotations
 import shutil
 import signal
 import sys
-from collections.abc import Mapping, Set
+from collections.abc import Callable, Mapping, Set
 from pathlib import Path
 
 from dotenv import dotenv_values
 
 from app.core.config import Settings
+from app.metrics import PID_IN_FILE_NAME
 from app.worker.command import worker_argv
 from app.worker.queues import SCRAPING_QUEUE, SINGLE_QUEUE
 from harness.catalog import APP_SWITCHES
@@ -105,7 +106,7 @@ def fresh_dir(path: Path) -> Path:
 
 def api_service(base: Path, port: int, env: Mapping[str, str], placement: Placement) -> Service:
     """uvicorn with the budget's worker processes on the placement's listen address;
-    ready when /health answers 200."""
+    ready when /health answers 200 and every worker process has opened its pools."""
     workers = settings_from_env(env).api_workers
     metrics_dir = fresh_dir(base / "metrics")
     host = placement.listen
@@ -121,9 +122,32 @@ def api_service(base: Path, port: int, env: Mapping[str, str], placement: Placem
         log_path=base / "api.log",
         port=port,
         host=host,
-        ready=http_ok(f"http://{host}:{port}/health"),
+        ready=all_of(
+            http_ok(f"http://{host}:{port}/health"), processes_started(metrics_dir, workers)
+        ),
         env={**env, MULTIPROC_ENV: str(metrics_dir)},
     )
+
+
+def processes_started(metrics_dir: Path, count: int) -> Callable[[], bool]:
+    """A readiness check: `count` processes wrote to the multiprocess metrics directory.
+
+    /health answers as soon as one of uvicorn's workers is up; each writes its own
+    gauge file once its startup opened the pools (app/db/pool.py), and a probe or a
+    window started before the last one would see fewer processes than configured.
+    """
+
+    def check() -> bool:
+        pids = {match.group(1) for file in metrics_dir.glob("gauge_*.db")
+                if (match := PID_IN_FILE_NAME.search(file.name))}  # fmt: skip
+        return len(pids) >= count
+
+    return check
+
+
+def all_of(*checks: Callable[[], bool]) -> Callable[[], bool]:
+    """A readiness check that holds when every one of `checks` does (in order)."""
+    return lambda: all(check() for check in checks)
 
 
 def worker_services(base: Path, env: Mapping[str, str], placement: Placement) -> list[Service]:
