@@ -51,7 +51,7 @@ typecheck: $(STAMP)
 test: setup lint typecheck frontend
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
-# The gate's self-test for real (three ci-profile runs, about 10 minutes on quiet cores).
+# The gate's full self-test for real (three ci-profile runs, about 20 minutes on 2 cores).
 selftest: setup frontend
 	$(BIN)/pytest -q -m selftest tests/gate/test_self_test.py
 

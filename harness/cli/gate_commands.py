@@ -86,7 +86,7 @@ def gate_command(
     self_test: bool = typer.Option(
         False,
         "--self-test",
-        help="run the canary for real at the ci profile (about 10 "
+        help="run the canary for real at the ci profile (three ci runs, about 22 "
         "minutes): an A/A pair must pass and a +50 % p95 regression fail",
     ),
     canary_ms: float | None = typer.Option(

@@ -49,7 +49,7 @@ def test_detectable_regression_shrinks_with_windows_and_grows_with_noise():
 
 def test_default_policy_loads_and_its_schema_file_is_current():
     policy = load_policy()
-    rule = policy.regression("api_p95_ms")
+    rule = policy.regression("api_p50_ms")
     assert rule is not None and rule.required
     assert policy.regression("api_error_rate") is None  # a rate at 0 has no ratio
     assert policy.regression("tti_ms") == policy.regressions["default"]
