@@ -1,7 +1,9 @@
 """Copy the windows of real runs into ci_windows.json beside this file, for test_power.py.
 
 Each run's valid after windows of the end-to-end comparison (`all`), per metric, with the
-run's id, profile, start and canary delay, as `chrono-bench run --profile ci` wrote them.
+run's id, profile, start and canary delay, as `chrono-bench run --profile ci` wrote them;
+and, where the run kept them, each window's request latencies of a pooled percentile
+metric as [latency_ms, requests] pairs (locust's whole-ms buckets: a few hundred a window).
 
 Run: .venv/bin/python tests/cases/gate/collect_windows.py reports/<run-id> [...]
 """
@@ -10,11 +12,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
-from harness.results import ALL, load_results
+from harness.results import ALL, load_results, pooled_latencies
 
 OUT = Path(__file__).with_name("ci_windows.json")
+REQUESTS_METRIC = "api_p95_ms"
 
 
 def windows(run_dir: Path) -> dict[str, object]:
@@ -24,6 +28,14 @@ def windows(run_dir: Path) -> dict[str, object]:
         if sample["optimization"] == ALL and sample["variant"] == "after" and sample["valid"]:
             metrics.setdefault(sample["metric"], []).append(sample["value"])
     environment = results["environment"]
+    latencies = {
+        metric: [sorted(Counter(window).items()) for window in sides["after"]]
+        for (optimization, metric), sides in pooled_latencies(run_dir, results["samples"]).items()
+        # one copy: p50, p95 and p99 read the same requests
+        if optimization == ALL
+        and metric == REQUESTS_METRIC
+        and len(sides.get("after", [])) == len(metrics[metric])
+    }
     return {
         "run_id": results["run_id"],
         "profile": results["profile"],
@@ -31,6 +43,7 @@ def windows(run_dir: Path) -> dict[str, object]:
         "started_at": results["started_at"],
         "canary_delay_ms": environment.get("canary_delay_ms", 0),
         "metrics": metrics,
+        "latencies": latencies,
     }
 
 
@@ -41,7 +54,9 @@ def main(paths: list[str]) -> None:
         run = windows(Path(path))
         runs[str(run["run_id"])] = run
     known["runs"] = sorted(runs.values(), key=lambda run: str(run["run_id"]))
-    OUT.write_text(json.dumps(known, indent=1) + "\n")
+    # one line per run: the latencies are thousands of pairs
+    lines = ",\n".join(json.dumps(run) for run in known["runs"])
+    OUT.write_text('{"runs": [\n' + lines + "\n]}\n")
 
 
 if __name__ == "__main__":
