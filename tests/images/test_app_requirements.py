@@ -9,7 +9,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from harness.runtime.compose.images import REQUIREMENT_NAME, pinned_requirements
+from harness.runtime.compose.images import APP_CONTEXT, REQUIREMENT_NAME, pinned_requirements
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # What runs in the app image: the service and the Wayback stand-in.
@@ -69,3 +69,39 @@ def test_requirements_are_pinned_to_this_environment() -> None:
     for line in pinned_requirements().decode().splitlines():
         name, _, version = line.partition("==")
         assert version == importlib.metadata.version(REQUIREMENT_NAME.match(name).group(1))  # type: ignore[union-attr]
+
+
+def first_party_imports(paths: list[Path]) -> set[str]:
+    """The `harness.*` modules the files at `paths` import (absolute imports)."""
+    modules = set()
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules.update(a.name for a in node.names if a.name.startswith("harness."))
+            elif (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                  and node.module.startswith("harness.")):  # fmt: skip
+                modules.add(node.module)
+    return modules
+
+
+def missing_from_context(context: tuple[str, ...]) -> list[str]:
+    """harness modules that a Python file of the app image's context imports but the
+    context leaves out (the image would fail with ModuleNotFoundError)."""
+    files = [p for entry in context for p in
+             ([REPO_ROOT / entry] if entry.endswith(".py") else (REPO_ROOT / entry).rglob("*.py"))
+             if p.is_file() and "frontend" not in p.parts]  # fmt: skip
+    missing = []
+    for module in sorted(first_party_imports(files)):
+        path = module.replace(".", "/")
+        candidates = (f"{path}.py", f"{path}/__init__.py")
+        if not any(c == entry or c.startswith(entry.rstrip("/") + "/")
+                   for c in candidates for entry in context):  # fmt: skip
+            missing.append(module)
+    return missing
+
+
+def test_the_app_image_holds_every_harness_module_its_processes_import() -> None:
+    assert missing_from_context(APP_CONTEXT) == []
+    # the check fails for the context before harness/supervision.py was added to it
+    without = tuple(entry for entry in APP_CONTEXT if entry != "harness/supervision.py")
+    assert missing_from_context(without) == ["harness.supervision"]

@@ -66,6 +66,7 @@ BASE_TRIM = ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "us
 BASE_CHANGES = ("ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8", 'CMD ["bash"]')
 # The app image's context: only what its processes import (no frontend, no harness).
 APP_CONTEXT = ("app/Dockerfile", "images/app", "app", "harness/__init__.py", "harness/errors.py",
+               "harness/supervision.py",
                "harness/upstream")  # fmt: skip
 APP_CONTEXT_EXCLUDE = re.compile(r"(^|/)(__pycache__|node_modules|frontend)(/|$)|\.pyc$")
 REQUIREMENTS = "images/app/requirements.txt"
