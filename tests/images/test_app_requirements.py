@@ -105,3 +105,22 @@ def test_the_app_image_holds_every_harness_module_its_processes_import() -> None
     # the check fails for the context before harness/supervision.py was added to it
     without = tuple(entry for entry in APP_CONTEXT if entry != "harness/supervision.py")
     assert missing_from_context(without) == ["harness.supervision"]
+
+
+def dockerfile_copies() -> tuple[str, ...]:
+    """The repository paths app/Dockerfile copies into the image."""
+    sources: list[str] = []
+    for line in (REPO_ROOT / "app" / "Dockerfile").read_text().splitlines():
+        words = line.split()
+        if words[:1] == ["COPY"] and not any(w.startswith("--") for w in words):
+            sources += words[1:-1]
+    return tuple(sources)
+
+
+def test_the_dockerfile_copies_every_harness_module_the_image_imports() -> None:
+    copied = dockerfile_copies()
+    assert missing_from_context(copied) == []
+    # what the Dockerfile copied before harness/supervision.py was added to its COPY
+    assert missing_from_context(tuple(c for c in copied if c != "harness/supervision.py")) == [
+        "harness.supervision"
+    ]
