@@ -27,6 +27,8 @@ SHARES_OPTION = typer.Option(
     None, "--shares", help="share plan of harness/budget/shares.py (default: the host's own)"
 )
 OPTIMIZATION_IDS = ", ".join(catalog.IDS)
+RUN_HELP = "run folder name under reports/, a path, or latest"
+LATEST_RUN_ARGUMENT = typer.Argument("latest", help=RUN_HELP)
 
 
 class OutputFormat(StrEnum):
@@ -44,6 +46,12 @@ class ModeChoice(StrEnum):
 class RuntimeChoice(StrEnum):
     local = "local"
     compose = "compose"
+
+
+RUNTIME_OPTION = typer.Option(
+    RuntimeChoice.local, "--runtime",
+    help="where the stack runs: local processes, or compose (Docker)",
+)  # fmt: skip
 
 
 class MeasureProfileChoice(StrEnum):

@@ -10,6 +10,7 @@ import typer
 from harness.cli.app import (
     INVENTORY_OPTION,
     OPTIMIZATION_IDS,
+    RUNTIME_OPTION,
     MeasureProfileChoice,
     ModeChoice,
     OutputFormat,
@@ -90,11 +91,7 @@ def run_command(
         help="quick (the demo), ci (the api "
         "scenario alone, for the gate, within 10 minutes) or full",
     ),
-    runtime: RuntimeChoice = typer.Option(
-        RuntimeChoice.local,
-        "--runtime",
-        help="where the stack runs: local processes, or compose (Docker)",
-    ),
+    runtime: RuntimeChoice = RUNTIME_OPTION,
     host: str | None = typer.Option(
         None,
         "--host",
@@ -155,11 +152,7 @@ def up_command(
     pin: bool = typer.Option(
         False, "--pin/--no-pin", help="stack on all but the last core (local)"
     ),
-    runtime: RuntimeChoice = typer.Option(
-        RuntimeChoice.local,
-        "--runtime",
-        help="where the stack runs: local processes, or compose (Docker)",
-    ),
+    runtime: RuntimeChoice = RUNTIME_OPTION,
     inventory: Path = INVENTORY_OPTION,
 ) -> None:
     """Start the whole stack and hold it until Ctrl-C or `chrono-bench down`."""

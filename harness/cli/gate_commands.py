@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from harness.cli.app import OutputFormat, app, console, log_to_stderr
+from harness.cli.app import (
+    LATEST_RUN_ARGUMENT,
+    RUN_HELP,
+    OutputFormat,
+    app,
+    console,
+    log_to_stderr,
+)  # fmt: skip
 from harness.errors import UserError
 
 if TYPE_CHECKING:
@@ -22,7 +29,7 @@ BASELINES_DIR = Path("baselines")
 
 @app.command("report")
 def report_command(
-    run: str = typer.Argument("latest", help="run folder name under reports/, a path, or latest"),
+    run: str = LATEST_RUN_ARGUMENT,
     companions: list[str] = typer.Option(
         [],
         "--with",
@@ -61,7 +68,7 @@ class GateFormat(StrEnum):
 
 @app.command("gate")
 def gate_command(
-    run: str = typer.Argument("latest", help="run folder name under reports/, a path, or latest"),
+    run: str = LATEST_RUN_ARGUMENT,
     baseline: Path | None = typer.Option(
         None,
         "--baseline",
@@ -153,7 +160,7 @@ def _gate_self_test(policy: Policy, canary_ms: float | None) -> None:
 
 @baseline_app.command("save")
 def baseline_save_command(
-    run: str = typer.Argument(..., help="run folder name under reports/, a path, or latest"),
+    run: str = typer.Argument(..., help=RUN_HELP),
     name: str | None = typer.Option(None, "--name", help="baseline name (default: the run id)"),
     directory: Path = typer.Option(BASELINES_DIR, "--dir", help="where baselines are kept"),
 ) -> None:

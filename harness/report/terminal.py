@@ -34,9 +34,8 @@ def _title(results: Results) -> str:
     return f"run {results['run_id']} ({results['mode']}, {results['profile']})"
 
 
-def summary_table(run_dir: Path) -> Table:
+def summary_table(results: Results) -> Table:
     """Optimization, metric, before and after medians, change with CI, p, verdict."""
-    results = load_results(run_dir)
     table = Table(title=_title(results))
     for column in ["Optimization", *SECTION_HEADER]:
         table.add_column(column)
@@ -45,8 +44,7 @@ def summary_table(run_dir: Path) -> Table:
     return table
 
 
-def summary_markdown(run_dir: Path) -> str:
-    results = load_results(run_dir)
+def summary_markdown(results: Results) -> str:
     lines = [_title(results), "", *markdown_table(["Optimization", *SECTION_HEADER],
                                                   _rows(results))]  # fmt: skip
     return "\n".join(lines) + "\n"
@@ -55,11 +53,12 @@ def summary_markdown(run_dir: Path) -> str:
 def print_summary(console: Console, run_dir: Path) -> None:
     """The rich table on a terminal, else the Markdown table, unwrapped; then where the
     run's time went."""
+    results = load_results(run_dir)  # read once for the table and the time line
     if console.is_terminal:
-        console.print(summary_table(run_dir))
+        console.print(summary_table(results))
     else:
-        console.print(summary_markdown(run_dir), markup=False, highlight=False, soft_wrap=True)
-    line = time_line(load_results(run_dir))
+        console.print(summary_markdown(results), markup=False, highlight=False, soft_wrap=True)
+    line = time_line(results)
     if line:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
 
