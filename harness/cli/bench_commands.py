@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from harness import catalog
 from harness.cli.app import (
     INVENTORY_OPTION,
     OPTIMIZATION_IDS,
@@ -27,6 +28,7 @@ DEMO_BUNDLE_DIR = Path(".run/bundle")
 # seconds; those of minutes (ladders, scraping, the soak) it measures end to end, so that
 # it ends within about 15 minutes on 2 cores.
 DEMO_ISOLATE_SCENARIOS = ("api", "frontend")
+SCENARIO_NAMES = ", ".join(catalog.SCENARIOS)
 
 
 @app.command("demo")
@@ -118,6 +120,12 @@ def run_command(
     output: OutputFormat = typer.Option(
         OutputFormat.table, "--format", help="table (the summary) or json on stdout"
     ),
+    scenarios: str = typer.Option(
+        "",
+        "--scenarios",
+        help=f"only these scenarios, separated by commas: {SCENARIO_NAMES} (default: all "
+        "the profile runs); what they leave unmeasured is listed as not measured",
+    ),
 ) -> None:
     """Measure optimizations before and after; results in reports/<run-id>/results.json."""
     from harness.report.terminal import print_summary, summary_json
@@ -130,7 +138,7 @@ def run_command(
         optimizations=optimizations, modes=(mode.value,), repeats=repeats,
         profile=profile.value, runtime=runtime.value, pin=pin, reports_dir=reports_dir,
         inventory=inventory, load_workers=load_workers, load_hosts=load_hosts, listen=listen,
-        host=host,
+        host=host, scenarios=tuple(s for s in scenarios.split(",") if s) or None,
     )  # fmt: skip
     # with --format json the progress goes to stderr and stdout holds only the JSON
     [run_dir] = run_benchmarks(options, err_console if output is OutputFormat.json else console)

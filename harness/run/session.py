@@ -97,6 +97,8 @@ class RunOptions:
     # the scenarios the isolate mode runs (None: every one available); the demo measures
     # each optimization alone only where a window takes seconds, the rest end to end
     isolate_scenarios: tuple[str, ...] | None = None
+    # only these scenarios run (None: the profile's); `run --scenarios`
+    scenarios: tuple[str, ...] | None = None
 
 
 def new_run_id() -> str:
@@ -182,10 +184,9 @@ class BenchmarkSession:
         else:
             self.budget = allocate(get_host(inventory, LOCAL_HOST))
         unavailable = unavailable_scenarios(self.runtime, remote=self.remote is not None)
-        chosen_scenarios = self.profile.scenarios
-        if chosen_scenarios is not None:
+        for chosen_scenarios, who in self._scenario_choices():
             unavailable |= {
-                name: f"the {self.profile.name} profile runs only {', '.join(chosen_scenarios)}"
+                name: f"{who} runs only {', '.join(chosen_scenarios)}"
                 for name in build_scenarios(self.budget)
                 if name not in chosen_scenarios and name not in unavailable
             }
@@ -222,6 +223,22 @@ class BenchmarkSession:
             # The engine's cgroups place the containers on any core: the load generator
             # is not held to one either (the compose runtime ignores --pin).
             self.placement = replace(self.placement, sut_cpus=(), loadgen_cpus=())
+
+    def _scenario_choices(self) -> list[tuple[tuple[str, ...], str]]:
+        """The selections that narrow the scenarios, with who made each (for not_measured)."""
+        choices = []
+        if self.profile.scenarios is not None:
+            choices.append((self.profile.scenarios, f"the {self.profile.name} profile"))
+        if self.options.scenarios is not None:
+            known = build_scenarios(self.budget)
+            unknown = [name for name in self.options.scenarios if name not in known]
+            if unknown or not self.options.scenarios:
+                raise UserError(
+                    f"--scenarios: unknown scenario '{', '.join(unknown)}': choose among "
+                    f"{', '.join(known)}"
+                )
+            choices.append((self.options.scenarios, "--scenarios"))
+        return choices
 
     def _mode_scenarios(self, mode: Mode) -> list[str]:
         wanted = self.options.isolate_scenarios

@@ -129,3 +129,15 @@ def test_the_demo_measures_long_scenarios_end_to_end_only() -> None:
     assert scenarios_alone == {"api", "frontend"}  # async_db's concurrency ladder is not
     scenarios_all = {name for window_set in run.plan for name in window_set.scenarios()}
     assert {"scrape", "concurrency", "websocket", "soak"} <= scenarios_all
+
+
+def test_scenarios_narrows_a_run_and_names_what_it_leaves_out() -> None:
+    """--scenarios runs only the named scenarios; optimizations they cannot measure are
+    listed as not measured with the reason, not silently dropped."""
+    run = session(optimizations="all", modes=("endtoend",), scenarios=("websocket",))
+    assert {name for _, name in planned(run)} == {"websocket"}
+    run = session(optimizations="ws_manager,stats_aggregate", scenarios=("soak",))
+    assert [pair.optimization for pair in run.runs[0]] == ["ws_manager"]
+    assert run.not_measured == {"stats_aggregate": "--scenarios runs only soak"}
+    with pytest.raises(UserError, match="--scenarios: unknown scenario 'sockets'"):
+        session(scenarios=("websocket", "sockets"))
