@@ -62,6 +62,8 @@ LOG = logging.getLogger(__name__)
 LOCAL_HOST = "@local"
 LATEST_LINK = "latest"
 MODES: tuple[Mode, ...] = ("isolate", "ladder", "endtoend", "optimized")
+# the modes whose after is every optimization on
+WHOLE_MODES: tuple[Mode, ...] = ("endtoend", "optimized")
 # A first guess of one window's duration (restart, load, collection), before any ran.
 WINDOW_GUESS_S = 12.0
 # what a host whose engine runs a compose stack must hold (not only some roles' services)
@@ -184,13 +186,16 @@ class BenchmarkSession:
         else:
             self.budget = allocate(get_host(inventory, LOCAL_HOST))
         unavailable = unavailable_scenarios(self.runtime, remote=self.remote is not None)
-        for chosen_scenarios, who in self._scenario_choices():
-            unavailable |= {
-                name: f"{who} runs only {', '.join(chosen_scenarios)}"
-                for name in build_scenarios(self.budget)
-                if name not in chosen_scenarios and name not in unavailable
-            }
-        self.scenarios = [name for name in build_scenarios(self.budget) if name not in unavailable]
+        if self.profile.scenarios is not None:
+            unavailable |= self._narrowed(
+                self.profile.scenarios, f"the {self.profile.name} profile", unavailable
+            )
+        # All on (end to end, optimized) switches on whatever the runtime and profile can
+        # measure, also what `--scenarios` leaves unmeasured: the after is the whole product.
+        whole = [o for o in chosen if measured_by(o, self._available(unavailable))]
+        if self.options.scenarios is not None:
+            unavailable |= self._narrowed(self._chosen_scenarios(), "--scenarios", unavailable)
+        self.scenarios = self._available(unavailable)
         # What the runtime (or this build) cannot measure is said so, not silently dropped.
         self.not_measured = {
             o: why_not_measured(o, unavailable)
@@ -211,9 +216,10 @@ class BenchmarkSession:
             for scenarios in self.mode_scenarios
         ]  # fmt: skip
         self.runs = [
-            run_comparisons(mode, [o for o in measurable if o not in left_out])
+            run_comparisons(mode, whole if mode in WHOLE_MODES else
+                            [o for o in measurable if o not in left_out])
             for mode, left_out in zip(self.modes, self.mode_not_measured, strict=True)
-        ]
+        ]  # fmt: skip
         self.plan = build_plan(self.runs, self.repeats, self.scenarios, self.mode_scenarios)
         placement = load_placement(
             plan_placement(options.pin), inventory, options.load_workers, options.load_hosts
@@ -224,21 +230,30 @@ class BenchmarkSession:
             # is not held to one either (the compose runtime ignores --pin).
             self.placement = replace(self.placement, sut_cpus=(), loadgen_cpus=())
 
-    def _scenario_choices(self) -> list[tuple[tuple[str, ...], str]]:
-        """The selections that narrow the scenarios, with who made each (for not_measured)."""
-        choices = []
-        if self.profile.scenarios is not None:
-            choices.append((self.profile.scenarios, f"the {self.profile.name} profile"))
-        if self.options.scenarios is not None:
-            known = build_scenarios(self.budget)
-            unknown = [name for name in self.options.scenarios if name not in known]
-            if unknown or not self.options.scenarios:
-                raise UserError(
-                    f"--scenarios: unknown scenario '{', '.join(unknown)}': choose among "
-                    f"{', '.join(known)}"
-                )
-            choices.append((self.options.scenarios, "--scenarios"))
-        return choices
+    def _available(self, unavailable: dict[str, str]) -> list[str]:
+        return [name for name in build_scenarios(self.budget) if name not in unavailable]
+
+    def _narrowed(
+        self, kept: tuple[str, ...], who: str, unavailable: dict[str, str]
+    ) -> dict[str, str]:
+        """The scenarios a selection leaves out, each with who left it out."""
+        return {
+            name: f"{who} runs only {', '.join(kept)}"
+            for name in build_scenarios(self.budget)
+            if name not in kept and name not in unavailable
+        }
+
+    def _chosen_scenarios(self) -> tuple[str, ...]:
+        """`--scenarios`, checked against the scenarios there are."""
+        chosen = self.options.scenarios or ()
+        known = build_scenarios(self.budget)
+        unknown = [name for name in chosen if name not in known]
+        if unknown or not chosen:
+            raise UserError(
+                f"--scenarios: unknown scenario '{', '.join(unknown)}': choose among "
+                f"{', '.join(known)}"
+            )
+        return chosen
 
     def _mode_scenarios(self, mode: Mode) -> list[str]:
         wanted = self.options.isolate_scenarios

@@ -141,3 +141,14 @@ def test_scenarios_narrows_a_run_and_names_what_it_leaves_out() -> None:
     assert run.not_measured == {"stats_aggregate": "--scenarios runs only soak"}
     with pytest.raises(UserError, match="--scenarios: unknown scenario 'sockets'"):
         session(scenarios=("websocket", "sockets"))
+
+
+def test_scenarios_keeps_the_end_to_end_after_whole() -> None:
+    """All on means all on: narrowing the scenarios does not switch off the optimizations
+    whose scenarios it leaves out (a stats call of the concurrency mix needs
+    stats_aggregate), only the runtime's unmeasurable ones stay off."""
+    for mode in ("endtoend", "optimized"):
+        run = session(optimizations="all", modes=(mode,), scenarios=("concurrency",))
+        [everything] = run.runs[0]
+        assert {"stats_aggregate", "ws_manager", "async_db"} <= everything.after
+        assert "resource_limits" not in everything.after
