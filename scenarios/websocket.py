@@ -32,13 +32,14 @@ from scenarios.base import Measurement, WindowRecord
 from scenarios.concurrency import ladder_steps
 from scenarios.ladder import LadderSpec, Step, held_nothing, replay
 from scenarios.profiles import MeasureProfile
+from scenarios.ws_client import PROBE_USERS, SETTLE_LIMIT_S
 from scenarios.ws_clients import CONNECTIONS_PER_USER, OPENING_LIMIT_S
 from scenarios.ws_delivery import DELIVERY_SLO_S
 
 TOKEN_MINUTES = 24 * 60
 EXIT_GRACE_S = 60.0
 # What a step costs beyond its hold: opening its connections, judging its delivery.
-STEP_OVERHEAD_S = OPENING_LIMIT_S + DELIVERY_SLO_S + 5.0
+STEP_OVERHEAD_S = OPENING_LIMIT_S + DELIVERY_SLO_S + SETTLE_LIMIT_S + 5.0
 MEMORY_FILE = "api-memory.txt"
 
 
@@ -105,8 +106,9 @@ class WebsocketScenario:
         self.users: list[dict[str, Any]] = []
 
     def prepare(self, target: Target, profile: MeasureProfile) -> None:
-        """Enough users for the ladder's ceiling, CONNECTIONS_PER_USER each."""
-        count = math.ceil(profile.ws_ladder.ceiling / CONNECTIONS_PER_USER)
+        """Enough users for the ladder's ceiling, CONNECTIONS_PER_USER each, and the
+        client's probe users (scenarios/ws_client.py)."""
+        count = math.ceil(profile.ws_ladder.ceiling / CONNECTIONS_PER_USER) + PROBE_USERS
         self.users = create_users(target, count, "ws-")
 
     def warm_up(self, target: Target, profile: MeasureProfile, out_dir: Path) -> None:

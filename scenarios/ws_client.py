@@ -9,7 +9,9 @@ Runs as its own process on the load generator's core (asyncio, no locust):
 
 The connections are scenarios/ws_clients.py's, the progress and each step's judgement
 scenarios/ws_delivery.py's; the harness appends the API's memory readings to
---memory-file. With --hold the connections are held for a fixed time instead (the
+--memory-file. A step after a failed one (the bisection) opens its connections from
+none, once readers of the last users in --users (kept for this probe) get progress on
+time again. With --hold the connections are held for a fixed time instead (the
 memory soak), and only the delivery is recorded.
 """
 
@@ -22,15 +24,24 @@ import json
 import logging
 import os
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from scenarios.ladder import Ladder, LadderSpec
-from scenarios.ws_clients import STALL_EVERY, Fleet
+from scenarios.ws_clients import CONNECTIONS_PER_USER, STALL_EVERY, Fleet, Reader
 from scenarios.ws_delivery import DELIVERY_SLO_S, PUBLISH_HZ, Publisher, judge
 
 CPU_SAMPLE_S = 1.0
 CLOSE_GRACE_S = 5.0
+# After a failed step the API may still be working off its backlog (the unbounded
+# manager's queues, the relay's unread Redis messages), which a lower step would inherit
+# and fail on: before each later step every connection is closed until readers on the
+# last PROBE_USERS users (kept out of the fleet) get progress on time again.
+PROBE_USERS = 2
+SETTLE_LIMIT_S = 60.0
+SETTLE_POLL_S = 0.5
 
 LOG = logging.getLogger("ws_client")
 
@@ -66,10 +77,49 @@ def memory_peak_mib(path: Path | None, start: float, end: float) -> float | None
     return peak
 
 
+def on_time(readers: list[Reader], sent: list[float], now: float) -> bool:
+    """Whether every reader's newest message was published within the delivery SLO."""
+    return all(
+        r.opened and r.received and now - sent[max(seq for seq, _ in r.received)] < DELIVERY_SLO_S
+        for r in readers
+    )
+
+
+async def settle(api: str, users: list[dict[str, Any]], publisher: Publisher) -> float | None:
+    """Seconds until fresh readers of `users` get progress on time (None: not within
+    SETTLE_LIMIT_S); the publisher feeds only them meanwhile."""
+    probe = Fleet(api, users)
+    started = time.monotonic()
+    try:
+        await probe.resize(len(users) * CONNECTIONS_PER_USER)
+        publisher.user_ids = probe.user_ids()
+        while time.monotonic() - started < SETTLE_LIMIT_S:
+            await asyncio.sleep(SETTLE_POLL_S)
+            if on_time(probe.readers(), publisher.sent, time.time()):
+                return time.monotonic() - started
+        return None
+    finally:
+        await probe.close()
+
+
+async def open_step(
+    fleet: Fleet, ladder: Ladder, load: int, settled: Callable[[], Awaitable[float | None]]
+) -> dict[str, Any]:
+    """Open the step's connections; after a failure from none, once the API settled."""
+    if ladder.climbing:
+        await fleet.resize(load)
+        return {}
+    await fleet.resize(0)
+    settle_s = await settled()
+    await fleet.resize(load)
+    return {"settle_s": settle_s}
+
+
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
     users: list[dict[str, Any]] = json.loads(Path(args.users).read_text())
     memory_file = Path(args.memory_file) if args.memory_file else None
-    fleet = Fleet(args.api, users)
+    probe_users = users[-PROBE_USERS:] if args.ladder else []
+    fleet = Fleet(args.api, users[: len(users) - len(probe_users)])
     publisher = Publisher(args.redis, [], args.publish_hz)
     cpu = CpuMeter()
     background = [asyncio.create_task(publisher.run()), asyncio.create_task(cpu.run())]
@@ -88,7 +138,9 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         else:
             ladder = Ladder(LadderSpec(**json.loads(args.ladder), unit="connections"))
             while (load := ladder.next_load()) is not None:
-                await fleet.resize(load)
+                settling = await open_step(
+                    fleet, ladder, load, lambda: settle(args.api, probe_users, publisher)
+                )
                 publisher.user_ids = fleet.user_ids()
                 start = time.time()
                 await asyncio.sleep(args.step_s)
@@ -100,6 +152,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                     memory_peak_mib(memory_file, start, until), args.memory_limit_mib,
                     cpu.between(start, until),
                 )  # fmt: skip
+                if settling:
+                    step = replace(step, extra={**step.extra, **settling})
                 LOG.info("%d connections: %s", load, step.detail)
                 ladder.record(step)
             result["steps"] = [step.to_json() for step in ladder.steps]

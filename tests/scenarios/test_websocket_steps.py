@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 from harness.metrics import METRICS
+from scenarios.ladder import Ladder, LadderSpec, Step
+from scenarios.ws_client import on_time, open_step
 from scenarios.ws_clients import STALL_EVERY, Fleet, Reader, Stalled
 from scenarios.ws_delivery import PUBLISH_HZ, Publisher, delays, judge, quantile
 
@@ -80,3 +83,43 @@ def test_a_step_fails_on_memory_over_its_limit_or_a_refused_connection() -> None
     refused = Reader(user_id=3, url="ws://unused", refused="closed 1008")
     step = judge(fleet_of([*prompt, refused]), publisher, 0.0, 4.0, 5.0, 300.0, 1024.0, [20.0])
     assert not step.passed and "1 refused (closed 1008)" in step.detail
+
+
+class RecordingFleet(Fleet):
+    def __init__(self) -> None:
+        super().__init__("ws://unused", [])
+        self.sizes: list[int | str] = []
+
+    async def resize(self, count: int) -> None:
+        self.sizes.append(count)
+
+
+def test_a_step_after_a_failure_starts_from_none_once_the_api_settled() -> None:
+    """A lower step after a failed one must not inherit the failed step's backlog: it
+    opens its connections from none, after fresh readers got progress on time."""
+    ladder = Ladder(LadderSpec(start=10, factor=2, ceiling=80, bisect=True))
+    fleet = RecordingFleet()
+
+    async def settled() -> float:
+        fleet.sizes.append("settled")
+        return 1.5
+
+    async def steps() -> list[dict[str, object]]:
+        notes = [await open_step(fleet, ladder, 10, settled)]
+        ladder.record(Step(10, True))
+        notes.append(await open_step(fleet, ladder, 20, settled))
+        ladder.record(Step(20, False, detail="delivery p99 inf s"))
+        notes.append(await open_step(fleet, ladder, 15, settled))
+        return notes
+
+    notes = asyncio.run(steps())
+    assert fleet.sizes == [10, 20, 0, "settled", 15]
+    assert notes == [{}, {}, {"settle_s": 1.5}]
+
+
+def test_settled_means_every_probe_reader_got_fresh_progress() -> None:
+    sent = [0.0, 1.0, 2.0, 3.0]
+    fresh = reader([(3, 3.01)])
+    assert on_time([fresh], sent, 3.5)
+    assert not on_time([fresh, reader([(1, 1.01)])], sent, 3.5)  # one still behind
+    assert not on_time([fresh, reader([])], sent, 3.5)  # one got nothing yet
