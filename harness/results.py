@@ -98,6 +98,9 @@ class Environment(RuntimeEnvironment):
     # Where the runner's time went, in seconds per phase (switching, probing, warming up,
     # measuring): what a shorter run must cut.
     phase_seconds: NotRequired[dict[str, float]]
+    # Windows the machine's other jobs disturbed (harness/collect/cpu.py, local runtime):
+    # how many were measured again, and how many were kept as invalid after the retries.
+    busy_windows: NotRequired[dict[str, int]]
 
 
 @pydantic.with_config(pydantic.ConfigDict(extra="forbid"))

@@ -75,7 +75,14 @@ def time_line(results: Results) -> str:
              for phase, seconds in sorted(phases.items(), key=lambda item: -item[1])]  # fmt: skip
     setup = wall_s.total_seconds() - sum(phases.values())
     parts.append(f"starting and other {max(setup, 0.0) / 60:.1f}")
-    return f"time: {wall_s.total_seconds() / 60:.1f} min, of which " + ", ".join(parts)
+    line = f"time: {wall_s.total_seconds() / 60:.1f} min, of which " + ", ".join(parts)
+    busy = results["environment"].get("busy_windows", {})
+    if busy.get("measured_again") or busy.get("kept_invalid"):
+        line += (
+            f"; the machine's other jobs disturbed windows: {busy['measured_again']} measured "
+            f"again, {busy['kept_invalid']} kept as invalid"
+        )
+    return line
 
 
 def summary_json(run_dir: Path) -> str:

@@ -18,10 +18,12 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from harness.collect import WindowCollector
+from harness.collect.cpu import ForeignCpu, busy_reason
 from harness.collect.series import has_prometheus, window_peaks, window_series
 from harness.progress import Clock, RunProgress
 from harness.results import (
@@ -57,6 +59,12 @@ COUNTED_SCENARIO = "api"
 PART_ORDER = ("answers", "problem reproduced", "fix in effect", "statement counters")
 # The scenario whose warm-up (the report's request mix) runs after every variant switch.
 WARM_UP_SCENARIO = "api"
+# How often a window the machine's other jobs disturbed is measured again before it is
+# kept as invalid (harness/collect/cpu.py says when a machine is busy).
+BUSY_RETRIES = 2
+# Runtimes whose whole stack is the harness's own process tree, so that CPU used outside
+# it is another job's; a container's processes are not the harness's descendants.
+FOREIGN_CPU_RUNTIMES = frozenset({"local"})
 
 
 class Verifier(Protocol):
@@ -81,6 +89,7 @@ class Runner:
         clock: Clock = time.time,
         verifier: Verifier | None = None,
         prober: Prober | None = None,
+        machine: Callable[[], WindowCollector] | None = None,
     ) -> None:
         self.target = target
         self.scenarios = scenarios
@@ -103,6 +112,12 @@ class Runner:
         # seconds per phase of the run, and the phase under way (name, started at)
         self.phase_seconds: dict[str, float] = defaultdict(float)
         self._phase: tuple[str, float] | None = None
+        # windows measured again because the machine was busy, and those kept as invalid
+        self.busy_windows = {"measured_again": 0, "kept_invalid": 0}
+        # what tells a busy machine over a window (None: nothing can, on this runtime)
+        self.machine = machine
+        if machine is None and target.runtime in FOREIGN_CPU_RUNTIMES:
+            self.machine = ForeignCpu
 
     def run(
         self,
@@ -132,6 +147,7 @@ class Runner:
             log.results["environment"]["phase_seconds"] = {
                 phase: round(seconds, 1) for phase, seconds in self.phase_seconds.items()
             }
+            log.results["environment"]["busy_windows"] = dict(self.busy_windows)
             log.finish(self.clock)
 
     def _end_phase(self) -> None:
@@ -180,7 +196,7 @@ class Runner:
             self._show("measuring", label, f"{name} · round {window_set.repeat + 1}")
             scenario = self.scenarios[name]
             window_dir = self._dir(f"round-{window_set.repeat}", _variant_dir(window_set.variant))
-            record = scenario.run(self.target, self.profile, window_dir)
+            record = self._window(scenario, window_dir, label)
             self._end_phase()
             self._phase = ("collecting", self.clock())
             if self._prometheus:
@@ -199,6 +215,32 @@ class Runner:
                 self._pending[key].extend(samples)
             elif verdict:
                 logs[destination.run].add_samples(samples)
+
+    def _window(self, scenario: Scenario, window_dir: Path, label: str) -> WindowRecord:
+        """One window of a scenario, measured again while the machine's other jobs took
+        CPU during it (at most BUSY_RETRIES times; then kept, marked invalid)."""
+        if self.machine is None:
+            return scenario.run(self.target, self.profile, window_dir)
+        for attempt in range(BUSY_RETRIES + 1):
+            machine = self.machine()
+            machine.begin()
+            record = scenario.run(self.target, self.profile, window_dir)
+            record.readings.update(machine.end())
+            busy = busy_reason(record.readings)
+            LOG.info(
+                "%s window of %s: other processes' CPU mean %.0f%%, max %.0f%% of a core",
+                scenario.name, label, record.readings["machine.foreign_cpu_mean_pct"],
+                record.readings["machine.foreign_cpu_max_pct"],
+            )  # fmt: skip
+            if busy is None:
+                return record
+            LOG.warning("%s window of %s: %s", scenario.name, label, busy)
+            if attempt < BUSY_RETRIES:
+                self.busy_windows["measured_again"] += 1
+                self._show("measuring again", label, f"{scenario.name}: the machine was busy")
+        self.busy_windows["kept_invalid"] += 1
+        record.invalid_reason = record.invalid_reason or busy
+        return record
 
     def _write_window_files(
         self, logs: Sequence[ResultsLog], window_set: WindowSet, measured: Measured

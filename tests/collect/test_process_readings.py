@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -10,7 +12,13 @@ import time
 import psutil
 import pytest
 
-from harness.collect.cpu import LoadgenCpu, window_is_valid
+from harness.collect.cpu import (
+    FOREIGN_BUSY_PCT,
+    ForeignCpu,
+    LoadgenCpu,
+    busy_reason,
+    window_is_valid,
+)
 from harness.collect.memory import PeakMemory, tree_pss_mb, tree_rss_mb
 from harness.runtime.groups import MeteredGroup
 
@@ -49,9 +57,6 @@ def spawn():
 
     yield run
     for process in started:
-        import os
-        import signal
-
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
@@ -138,3 +143,36 @@ def test_window_validity_is_any_second_against_90_percent(
     samples: list[float], valid: bool
 ) -> None:
     assert window_is_valid(samples) is valid
+
+
+# A process that starts a spinning child and waits for it: the child is in its tree.
+SPIN_CHILD = "import subprocess, sys\nsubprocess.run([sys.executable, '-c', 'while True: pass'])"
+SLEEP = "import time\ntime.sleep(60)"
+
+
+def _foreign(root_pid: int) -> dict[str, float]:
+    machine = ForeignCpu(root_pid, interval_s=0.5)
+    machine.begin()
+    time.sleep(4.0)
+    return machine.end()
+
+
+def test_cpu_outside_the_tree_makes_the_machine_busy_and_inside_it_does_not(spawn) -> None:
+    inside = spawn(SPIN_CHILD)
+    time.sleep(0.5)
+    within = _foreign(inside.pid)
+    os.killpg(inside.pid, signal.SIGKILL)
+    root = spawn(SLEEP)
+    spawn(SPIN)  # two spinning processes, outside the sleeper's tree
+    outside = _foreign(root.pid)
+    # On a quiet machine: ~0 % inside (the spinner is the tree's), ~200 % outside. The
+    # test's own machine may be shared, so compare the two rather than trust absolutes.
+    assert outside["machine.foreign_cpu_mean_pct"] > within["machine.foreign_cpu_mean_pct"] + 60
+    assert outside["machine.busy_seconds"] >= 3
+    assert busy_reason(outside) is not None
+    assert f"> {FOREIGN_BUSY_PCT:.0f}%" in (busy_reason(outside) or "")
+
+
+def test_a_quiet_window_has_no_busy_reason() -> None:
+    assert busy_reason({"machine.foreign_cpu_max_pct": 12.0, "machine.busy_seconds": 0.0}) is None
+    assert busy_reason({}) is None

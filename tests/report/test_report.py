@@ -218,3 +218,7 @@ def test_the_summary_says_where_the_time_went() -> None:
         "time: 20.0 min, of which measuring 10.0, switching 5.0, starting and other 5.0"
     )
     assert time_line({**results, "finished_at": None}) == ""  # an interrupted run
+    busy = {**results["environment"], "busy_windows": {"measured_again": 3, "kept_invalid": 1}}
+    assert time_line({**results, "environment": busy}).endswith(
+        "; the machine's other jobs disturbed windows: 3 measured again, 1 kept as invalid"
+    )

@@ -26,6 +26,7 @@ from scenarios.profiles import get_profile
 
 ISOLATE = comparisons("isolate", ["stats_aggregate", "redis_cache", "ws_manager"])
 ENDTOEND = comparisons("endtoend", ["stats_aggregate", "redis_cache", "ws_manager"])
+STATS_ALONE = comparisons("isolate", ["stats_aggregate"])
 
 
 class FakeClock:
@@ -112,8 +113,27 @@ def fake_prober(wrong: set[tuple[str, bool]] = frozenset()) -> Prober:
     return prober
 
 
+class FakeMachine:
+    """The machine's other jobs as a script: True for a window they disturb, in order."""
+
+    def __init__(self, busy: list[bool]) -> None:
+        self.busy = list(busy)
+
+    def __call__(self) -> FakeMachine:
+        return self
+
+    def begin(self) -> None:
+        pass
+
+    def end(self) -> dict[str, float]:
+        busy = self.busy.pop(0) if self.busy else False
+        return {"machine.foreign_cpu_max_pct": 95.0 if busy else 3.0,
+                "machine.foreign_cpu_mean_pct": 40.0 if busy else 1.0,
+                "machine.busy_seconds": 4.0 if busy else 0.0}  # fmt: skip
+
+
 def _run(tmp_path: Path, runs, repeats: int, verifier=None, invalid: set[int] = frozenset(),
-         prober=None):  # fmt: skip
+         prober=None, machine=None):  # fmt: skip
     clock = FakeClock()
     stack = FakeStack()
     scenarios = {name: FakeScenario(name, clock, invalid if name == "api" else set())
@@ -133,7 +153,7 @@ def _run(tmp_path: Path, runs, repeats: int, verifier=None, invalid: set[int] = 
     plan = build_plan(runs, repeats)
     runner = Runner(stack, scenarios, get_profile("quick"), tmp_path, clock=clock,
                     verifier=verifier or FakeVerifier(),
-                    prober=prober or fake_prober())  # fmt: skip
+                    prober=prober or fake_prober(), machine=machine)  # fmt: skip
     runner.run(logs, runs, plan)
     return stack, scenarios, [load_results(log.path) for log in logs]
 
@@ -296,3 +316,23 @@ def test_the_run_says_where_its_time_went(tmp_path: Path) -> None:
     windows = sum(len(s.runs) for s in scenarios.values())
     assert phases["measuring"] >= windows
     assert all(seconds >= 0 for seconds in phases.values())
+
+
+def test_a_window_on_a_busy_machine_is_measured_again_then_kept_invalid(tmp_path: Path) -> None:
+    # the baseline's window is disturbed once; the after's on the first try and both retries
+    machine = FakeMachine([True, False, True, True, True])
+    _, scenarios, [results] = _run(tmp_path, [STATS_ALONE], repeats=1, machine=machine)
+    runs = scenarios["api"].runs
+    assert runs == [BASELINE] * 2 + [frozenset({"stats_aggregate"})] * 3
+    assert results["environment"]["busy_windows"] == {"measured_again": 3, "kept_invalid": 1}
+    invalid = [s for s in results["samples"] if not s["valid"]]
+    assert [s["variant"] for s in invalid] == ["after"]
+    assert invalid[0]["invalid_reason"].startswith("the machine was busy: other processes")
+    assert "measuring again" in results["environment"]["phase_seconds"]
+
+
+def test_a_quiet_machine_measures_each_window_once(tmp_path: Path) -> None:
+    _, scenarios, [results] = _run(tmp_path, [STATS_ALONE], repeats=2, machine=FakeMachine([]))
+    assert len(scenarios["api"].runs) == 4
+    assert results["environment"]["busy_windows"] == {"measured_again": 0, "kept_invalid": 0}
+    assert all(s["valid"] for s in results["samples"])
