@@ -15,6 +15,7 @@ Samples are written to results.json at once: an interrupted run keeps what it me
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import defaultdict
@@ -227,11 +228,7 @@ class Runner:
             record = scenario.run(self.target, self.profile, window_dir)
             record.readings.update(machine.end())
             busy = busy_reason(record.readings)
-            LOG.info(
-                "%s window of %s: other processes' CPU mean %.0f%%, max %.0f%% of a core",
-                scenario.name, label, record.readings["machine.foreign_cpu_mean_pct"],
-                record.readings["machine.foreign_cpu_max_pct"],
-            )  # fmt: skip
+            _keep_machine_readings(window_dir / f"{scenario.name}.machine.jsonl", record, busy)
             if busy is None:
                 return record
             LOG.warning("%s window of %s: %s", scenario.name, label, busy)
@@ -366,6 +363,17 @@ class Runner:
         self._phase = (phase, self.clock())
         if self.progress is not None:
             self.progress.step(phase, optimization, detail)
+
+
+def _keep_machine_readings(path: Path, record: WindowRecord, busy: str | None) -> None:
+    """One line per attempt at a window: what the machine's other jobs did during it."""
+    line: dict[str, float | str | None] = {
+        key: round(value, 1) for key, value in record.readings.items() if key.startswith("machine.")
+    }
+    line |= {"started_at": record.started_at, "finished_at": record.finished_at, "busy": busy}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as out:
+        out.write(json.dumps(line) + "\n")
 
 
 def _span(records: Sequence[WindowRecord]) -> tuple[float, float]:

@@ -7,6 +7,7 @@ runner's boundary, and the clock is a counter, so these tests are exact and inst
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
 import pytest
@@ -329,6 +330,10 @@ def test_a_window_on_a_busy_machine_is_measured_again_then_kept_invalid(tmp_path
     assert [s["variant"] for s in invalid] == ["after"]
     assert invalid[0]["invalid_reason"].startswith("the machine was busy: other processes")
     assert "measuring again" in results["environment"]["phase_seconds"]
+    # every attempt's machine readings stay beside the window's files
+    kept = [json.loads(line) for path in sorted(tmp_path.rglob("api.machine.jsonl"))
+            for line in path.read_text().splitlines()]  # fmt: skip
+    assert [bool(line["busy"]) for line in kept] == [True, False, True, True, True]
 
 
 def test_a_quiet_machine_measures_each_window_once(tmp_path: Path) -> None:
