@@ -46,17 +46,27 @@ def incomparable(run: Results, baseline: Results) -> list[str]:
 
 
 def machine_notes(run: Results, baseline: Results) -> list[str]:
-    """A warning when this machine was much faster or slower during one run: a shared
-    runner's other jobs show up as a regression or an improvement of the code."""
+    """Warnings about the machine rather than the code: much faster or slower during one
+    run (a shared runner's other jobs show up as a regression or an improvement), or busy
+    during windows the run measured again or had to keep as invalid."""
+    notes = []
     before = baseline["environment"]["loadgen_max_rps"].get(CEILING_KEY)
     now = run["environment"]["loadgen_max_rps"].get(CEILING_KEY)
-    if not before or not now or abs(now / before - 1) <= MACHINE_DRIFT:
-        return []
-    return [
-        f"⚠️ The machine's own speed differed: the load generator's ceiling ({CEILING_KEY} on "
-        f"nginx) was {before:.0f} req/s for the baseline and {now:.0f} for this run "
-        f"({now / before - 1:+.0%}); differences may be the machine's, not the code's."
-    ]
+    if before and now and abs(now / before - 1) > MACHINE_DRIFT:
+        notes.append(
+            f"⚠️ The machine's own speed differed: the load generator's ceiling ({CEILING_KEY} "
+            f"on nginx) was {before:.0f} req/s for the baseline and {now:.0f} for this run "
+            f"({now / before - 1:+.0%}); differences may be the machine's, not the code's."
+        )
+    for name, results in (("baseline", baseline), ("run", run)):
+        busy = results["environment"].get("busy_windows", {})
+        if busy.get("measured_again") or busy.get("kept_invalid"):
+            notes.append(
+                f"The {name} {results['run_id']} shared the machine with other jobs: "
+                f"{busy['measured_again']} windows measured again, {busy['kept_invalid']} "
+                "kept as invalid (their samples are left out)."
+            )
+    return notes
 
 
 def require_comparable(run: Results, baseline: Results) -> None:

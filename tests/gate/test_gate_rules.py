@@ -136,6 +136,16 @@ def test_a_machine_much_busier_during_one_run_is_said():
     assert "-75%" in note and "not the code's" in note
 
 
+def test_windows_the_machine_disturbed_are_said():
+    samples = samples_for("all", "api_p95_ms", spread(900, 4), spread(150, 4))
+    run, baseline = make_results(samples), make_results(samples)
+    run["environment"]["busy_windows"] = {"measured_again": 0, "kept_invalid": 0}
+    assert machine_notes(run, baseline) == []
+    run["environment"]["busy_windows"] = {"measured_again": 5, "kept_invalid": 1}
+    [note] = machine_notes(run, baseline)
+    assert note.startswith("The run ") and "5 windows measured again, 1 kept as invalid" in note
+
+
 @pytest.mark.parametrize(
     ("change", "phrase"),
     [
