@@ -94,8 +94,11 @@ class ApiScenario:
 
     def run(self, target: Target, profile: MeasureProfile, out_dir: Path) -> WindowRecord:
         prometheus = PrometheusWindow(target.prometheus_url, QUERIES, PROMETHEUS_JOBS)
-        prometheus.begin()
-        result = run_locust(self.spec(target, profile), out_dir, self.name, target.placement)
+        # The opening scrape is awaited while locust imports; its load starts after it.
+        result = run_locust(
+            self.spec(target, profile), out_dir, self.name, target.placement,
+            before_load=prometheus.begin,
+        )  # fmt: skip
         # The closing scrape must land before anything restarts the API.
         scraped_until = prometheus.scrape_after(result.finished_at)
         readings = dict(result.loadgen)

@@ -70,9 +70,13 @@ class LocustResult:
         return self.stats[AGGREGATE]
 
 
-def locust_command(spec: LocustSpec, stats_file: Path, loglevel: str = "WARNING") -> list[str]:
+def locust_command(
+    spec: LocustSpec, stats_file: Path, loglevel: str = "WARNING", module: str = "locust"
+) -> list[str]:
+    """The command line of one locust run; `module` is what `python -m` runs (locust, or
+    harness.load.held, which imports it and waits to be released)."""
     command = [
-        sys.executable, "-m", "locust",
+        sys.executable, "-m", module,
         "-f", str(spec.locustfile),
         "--headless",
         "--host", spec.host,
