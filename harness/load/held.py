@@ -26,7 +26,9 @@ def main() -> None:
     if sys.stdin.readline().strip() != GO_LINE:
         raise SystemExit(NOT_RELEASED_EXIT)
     # gevent's loop caches the time of its last turn, and locust's --run-time timer is
-    # set from it: left at the import, the run would end that much early.
+    # set from it: left at the import, the run would end that much early. (Started on
+    # its own, locust ran 0.25-0.27 s short of its run time here for the same reason: a
+    # 2 s run sent load for 1.73-1.75 s; released here it sends it for 1.98-2.02 s.)
     gevent.get_hub().loop.update_now()
     # Locust then reads its input as it would when started on its own with nothing on
     # it (its key controls poll standard input): /dev/null.
