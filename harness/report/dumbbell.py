@@ -10,6 +10,7 @@ optimization's own metrics the same way.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +32,10 @@ WIDTH_IN = 10.0
 COLORS = {"before": "#d62728", "after": "#2ca02c", "promise": "#222222", "ci": "#2ca02c"}
 # a row spans more than this factor: a log axis, so 401 -> 1 is not a dot at 0
 LOG_SPAN = 20.0
-# the verdict beside a row, cut to what fits right of the plots
-NOTE_CHARS = 48
+# the verdict beside a row, wrapped to what fits right of the plots: lines of this many
+# characters, at most this many lines (a row is ROW_HEIGHT_IN high, in 7-point type)
+NOTE_CHARS = 40
+NOTE_LINES = 3
 
 
 @dataclass(frozen=True)
@@ -121,8 +124,19 @@ def _draw_row(axes: Axes, row: Row) -> None:
                      edgecolors=COLORS["promise"], zorder=4)  # fmt: skip
     axes.set_ylim(-1.6, 1.2)
     axes.tick_params(axis="x", labelsize=7)
-    axes.text(1.01, 0.5, row.note[:NOTE_CHARS], transform=axes.transAxes, fontsize=7,
-              va="center")  # fmt: skip
+    axes.text(1.01, 0.5, note_text(row.note), transform=axes.transAxes, fontsize=7,
+              va="center", linespacing=1.1)  # fmt: skip
+
+
+def note_text(note: str) -> str:
+    """The verdict in at most NOTE_LINES lines of NOTE_CHARS, an ellipsis where it is cut."""
+    lines = textwrap.wrap(note, NOTE_CHARS)
+    if len(lines) > NOTE_LINES:
+        lines = [
+            *lines[: NOTE_LINES - 1],
+            textwrap.shorten(" ".join(lines[NOTE_LINES - 1 :]), NOTE_CHARS, placeholder=" …"),
+        ]
+    return "\n".join(lines)
 
 
 def dumbbell_chart(rows: list[Row], title: str, path: Path) -> Path:

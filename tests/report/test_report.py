@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from harness.cli import app
 from harness.metrics import METRICS, REPORT_METRICS
 from harness.report import combined, write_report
-from harness.report.dumbbell import headline_rows
+from harness.report.dumbbell import NOTE_CHARS, NOTE_LINES, headline_rows, note_text
 from harness.report.tables import optimization_sections
 from harness.report.terminal import print_summary, summary_json, time_line
 from harness.report.timeseries import _moving
@@ -222,3 +222,16 @@ def test_the_summary_says_where_the_time_went() -> None:
     assert time_line({**results, "environment": busy}).endswith(
         "; the machine's other jobs disturbed windows: 3 measured again, 1 kept as invalid"
     )
+
+
+def test_a_rows_verdict_is_wrapped_beside_it_never_cut_mid_word() -> None:
+    verdict = (
+        "not measured conclusively (inconclusive: both ≥: two lower bounds say nothing "
+        "of which side is higher)"
+    )
+    lines = note_text(verdict).split("\n")
+    assert " ".join(lines) == verdict  # all of it, in whole words
+    assert 1 < len(lines) <= NOTE_LINES and all(len(line) <= NOTE_CHARS for line in lines)
+    assert note_text("met") == "met"
+    cut = note_text("word " * 60).split("\n")
+    assert len(cut) == NOTE_LINES and cut[-1].endswith("…")
