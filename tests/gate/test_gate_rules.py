@@ -126,20 +126,14 @@ def test_expectation_and_verification_checks():
     assert checks[("regression", "stats_aggregate")].status == "pass"
 
 
-def test_a_machine_much_busier_during_one_run_is_said():
-    samples = samples_for("all", "api_p95_ms", spread(900, 4), spread(150, 4))
-    run, baseline = make_results(samples), make_results(samples)
-    assert machine_notes(run, baseline) == []
-    run["environment"]["loadgen_max_rps"] = {"wrk": 10000.0}
-    baseline["environment"]["loadgen_max_rps"] = {"wrk": 40000.0}
-    [note] = machine_notes(run, baseline)
-    assert "-75%" in note and "not the code's" in note
-
-
 def test_windows_the_machine_disturbed_are_said():
     samples = samples_for("all", "api_p95_ms", spread(900, 4), spread(150, 4))
     run, baseline = make_results(samples), make_results(samples)
     run["environment"]["busy_windows"] = {"measured_again": 0, "kept_invalid": 0}
+    assert machine_notes(run, baseline) == []
+    # the load generator's ceiling alone says nothing (it swings on a quiet machine)
+    run["environment"]["loadgen_max_rps"] = {"wrk": 110000.0}
+    baseline["environment"]["loadgen_max_rps"] = {"wrk": 175000.0}
     assert machine_notes(run, baseline) == []
     run["environment"]["busy_windows"] = {"measured_again": 5, "kept_invalid": 1}
     [note] = machine_notes(run, baseline)

@@ -13,8 +13,8 @@ which judges them on the pooled requests:
 - canary (a plain run as baseline, the canary's run as current): the gate must never
   pass it; how often it detects api_p95_ms as a regression is printed and bounded.
 
-The rates are printed beside the issue's targets (MAX_FALSE_FAILURES,
-MIN_CANARY_DETECTED) and held to what was measured here (the *_MEASURED bounds).
+The rates are printed and held to the issue's targets (MAX_FALSE_FAILURES,
+MIN_CANARY_DETECTED) on the runs of the current runner; the older runs' are printed.
 
 A quick run's windows (a real end-to-end quick run's results on this machine,
 tests/cases/gate/quick_run.json) with any timing metric made 3x worse must fail the gate:
@@ -51,16 +51,14 @@ METRICS_GATED = ("api_p50_ms", "api_p95_ms", "api_p99_ms")
 CANARY_METRIC = "api_p95_ms"
 # the request latencies behind every percentile of a window (collect_windows.py)
 REQUESTS_METRIC = "api_p95_ms"
-# The issue's targets are 1 % false failures and 95 % of canaries caught on the p95. Not
-# met on this shared machine: in three real runs the p95 and p99 drift with the machine's
-# busy spells (one run's first 10 windows: p95 7-19 ms, then 5-6), giving 4.8 % false
-# regressions within runs; such a run as baseline hides the canary's +50 % p95 (caught
-# in 45 % of draws; its p50, required, catches every one). These bounds hold what was
-# measured, so a change that makes the gate worse fails here.
+# The issue's targets: at most 1 % false failures of A/A draws, the canary's +50 % p95
+# caught in at least 95 %. Held on the runs of the current runner, which measures again a
+# window during which other jobs took the machine's CPU (harness/collect/cpu.py): in four
+# such runs 0.9 % false (within runs) and 99.9 % caught. The three runs made before it
+# gave 4.8 % and 45 %: their busy windows (p95 7-19 ms among 5-6) counted as valid. Their
+# rates are printed beside.
 MAX_FALSE_FAILURES = 0.01
-MAX_FALSE_FAILURES_MEASURED = 0.06
 MIN_CANARY_DETECTED = 0.95
-MIN_CANARY_DETECTED_MEASURED = 0.4
 
 
 @dataclass(frozen=True)
@@ -71,11 +69,16 @@ class Run:
     requests: list[list[float]] | None
 
 
-def _runs(canary: bool) -> list[Run]:
+def _runs(canary: bool, *, busy_rule: bool = True) -> list[Run]:
+    """The real ci runs with or without the canary; measured by the current runner, which
+    re-measures windows the machine's other jobs disturbed (busy_rule), or by the one
+    before it (kept to show what the rule changed)."""
     return [
         Run(run["run_id"], run["metrics"], _expand(run.get("latencies", {}).get(REQUESTS_METRIC)))
         for run in RUNS
-        if run["profile"] == "ci" and (run["canary_delay_ms"] > 0) == canary
+        if run["profile"] == "ci"
+        and (run["canary_delay_ms"] > 0) == canary
+        and (run.get("busy_windows") is not None) == busy_rule
     ]
 
 
@@ -141,12 +144,15 @@ def test_aa_draws_from_real_ci_windows_rarely_fail():
     print(f"A/A within real ci runs ({len(plain)} runs x {TRIALS}): {rates}")
     false_failures = rates["regression"] + rates["inconclusive"]
     print(f"false failures {false_failures:.1%}, target {MAX_FALSE_FAILURES:.0%}")
-    assert false_failures <= MAX_FALSE_FAILURES_MEASURED, rates
-    # Between two runs a busy machine's drift comes on top (the gate notes a load
-    # generator ceiling that moved): measured, printed, not held to 1 %.
+    assert false_failures <= MAX_FALSE_FAILURES, rates
+    # Between two runs the machine's slower drifts come on top: measured, printed.
     across = list(permutations(plain, 2))
     rates = _outcomes(across, TRIALS_ACROSS)
     print(f"A/A across real ci runs ({len(across)} pairs x {TRIALS_ACROSS}): {rates}")
+    older = _runs(canary=False, busy_rule=False)
+    rates = _outcomes([(run, run) for run in older])
+    print(f"A/A within the {len(older)} runs made before busy windows were measured again: "
+          f"{rates}")  # fmt: skip
 
 
 @pytest.mark.slow
@@ -158,7 +164,7 @@ def test_the_canary_of_a_real_run_is_detected():
     print(f"canary vs real ci runs ({len(pairs)} pairs x {TRIALS}): {rates}")
     assert rates["pass"] == 0, rates
     print(f"p95 caught {rates['canary_metric_caught']:.1%}, target {MIN_CANARY_DETECTED:.0%}")
-    assert rates["canary_metric_caught"] >= MIN_CANARY_DETECTED_MEASURED, rates
+    assert rates["canary_metric_caught"] >= MIN_CANARY_DETECTED, rates
 
 
 def _timing_metrics(results: Results) -> list[str]:

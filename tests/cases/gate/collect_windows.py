@@ -1,7 +1,9 @@
 """Copy the windows of real runs into ci_windows.json beside this file, for test_power.py.
 
 Each run's valid after windows of the end-to-end comparison (`all`), per metric, with the
-run's id, profile, start and canary delay, as `chrono-bench run --profile ci` wrote them;
+run's id, profile, start, canary delay and busy windows (None: measured before the runner
+re-measured windows the machine's other jobs disturbed), as `chrono-bench run --profile ci`
+wrote them;
 and, where the run kept them, each window's request latencies of a pooled percentile
 metric as [latency_ms, requests] pairs (locust's whole-ms buckets: a few hundred a window).
 
@@ -42,6 +44,8 @@ def windows(run_dir: Path) -> dict[str, object]:
         "mode": results["mode"],
         "started_at": results["started_at"],
         "canary_delay_ms": environment.get("canary_delay_ms", 0),
+        # present since the runner re-measures windows a busy machine disturbed
+        "busy_windows": environment.get("busy_windows"),
         "metrics": metrics,
         "latencies": latencies,
     }
