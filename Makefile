@@ -49,7 +49,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: setup lint typecheck frontend
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q --durations=15 $(PYTEST_ARGS)
 
 # The gate's full self-test for real (three ci-profile runs, about 20 minutes on 2 cores).
 selftest: setup frontend
