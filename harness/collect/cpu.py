@@ -62,6 +62,14 @@ def machine_busy_seconds() -> float:
     return float(sum(getattr(times, f) for f in times._fields if f not in NOT_FOREIGN_FIELDS))
 
 
+def mean_and_max(prefix: str, samples_pct: list[float]) -> Readings:
+    """`<prefix>_mean_pct` and `<prefix>_max_pct` of per-second samples (0 when none)."""
+    return {
+        f"{prefix}_mean_pct": sum(samples_pct) / len(samples_pct) if samples_pct else 0.0,
+        f"{prefix}_max_pct": max(samples_pct, default=0.0),
+    }
+
+
 class PerSecondCpu:
     """Samples a cumulative CPU-seconds reading each interval, in % of one core, in a
     thread, from STARTUP_S after `begin` until `end`."""
@@ -111,8 +119,7 @@ class LoadgenCpu:
     def end(self) -> Readings:
         measured = self._sampler.stop()
         return {
-            "loadgen.cpu_mean_pct": sum(measured) / len(measured) if measured else 0.0,
-            "loadgen.cpu_max_pct": max(measured, default=0.0),
+            **mean_and_max("loadgen.cpu", measured),
             "loadgen.valid": 1.0 if window_is_valid(measured) else 0.0,
         }
 
@@ -134,8 +141,7 @@ class ForeignCpu:
         measured = self._sampler.stop()
         busy = sum(1 for sample in measured if sample > FOREIGN_BUSY_PCT)
         return {
-            "machine.foreign_cpu_mean_pct": sum(measured) / len(measured) if measured else 0.0,
-            "machine.foreign_cpu_max_pct": max(measured, default=0.0),
+            **mean_and_max("machine.foreign_cpu", measured),
             "machine.busy_seconds": float(busy),
         }
 
