@@ -83,16 +83,19 @@ def ratio_ci(
     """
     if len(before) < 2 or len(after) < 2 or median(before) == 0:
         return None
-    result = stats.bootstrap(
-        (float_array(before), float_array(after)),
-        _ratio_statistic,
-        paired=False,
-        vectorized=True,
-        confidence_level=config.confidence,
-        n_resamples=config.n_resamples,
-        method="percentile",
-        rng=np.random.default_rng(config.seed),
-    )
+    # A before with windows of 0 gives some resamples an infinite ratio; scipy's standard
+    # error of them warns (inf - inf), and the bounds below say so instead.
+    with np.errstate(invalid="ignore"):
+        result = stats.bootstrap(
+            (float_array(before), float_array(after)),
+            _ratio_statistic,
+            paired=False,
+            vectorized=True,
+            confidence_level=config.confidence,
+            n_resamples=config.n_resamples,
+            method="percentile",
+            rng=np.random.default_rng(config.seed),
+        )
     low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
     if not (math.isfinite(low) and math.isfinite(high)):
         return None  # some resample had a before median of 0

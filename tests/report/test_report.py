@@ -17,10 +17,11 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from harness.cli import app
+from harness.compare import summarize
 from harness.metrics import METRICS, REPORT_METRICS
 from harness.report import combined, write_report
 from harness.report.dumbbell import NOTE_CHARS, NOTE_LINES, headline_rows, note_text
-from harness.report.tables import optimization_sections
+from harness.report.tables import expectation_verdict, optimization_sections
 from harness.report.terminal import print_summary, summary_json, time_line
 from harness.report.timeseries import _moving
 from harness.results import load_results
@@ -235,3 +236,19 @@ def test_a_rows_verdict_is_wrapped_beside_it_never_cut_mid_word() -> None:
     assert note_text("met") == "met"
     cut = note_text("word " * 60).split("\n")
     assert len(cut) == NOTE_LINES and cut[-1].endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("before", "reason"),
+    [
+        ([0.0, 0.0, 0.0, 1.0], "before median is 0"),
+        # the demo's concurrent users before: median 0.5, but resamples of 0 have no ratio
+        ([2.0, 1.0, 0.0, 0.0], "some of the before's windows are 0"),
+    ],
+)
+def test_a_missing_interval_gives_its_own_reason(before, reason):
+    samples = samples_for("all", "concurrent_users", before, [256.0, 256.0, 128.0, 256.0])
+    row = next(r for r in summarize(samples, []) if r["metric"] == "concurrent_users")
+    assert row["ci95"] is None
+    verdict = expectation_verdict(METRICS["concurrent_users"], row)
+    assert verdict.startswith(f"not measured: no confidence interval ({reason}")
