@@ -1,5 +1,6 @@
-"""The load generator's ceiling here: wrk, one locust process and a master with two
-workers, side by side on nginx answering a constant body (the trivially fast endpoint)."""
+"""The load generator's ceiling here: wrk, one locust process and, for a run that drives
+its load with locust workers, a master with two workers, side by side on nginx answering a
+constant body (the trivially fast endpoint)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from harness.supervision import LoggedService
 LOG = logging.getLogger(__name__)
 CEILING_DURATION_S = 6.0
 CEILING_USERS = 32
-# The distributed setup measured beside a single locust process.
+# The distributed setup measured beside a single locust process, for runs with workers.
 CEILING_WORKERS = 2
 WRK_CONNECTIONS = 64
 WRK_RPS = re.compile(r"Requests/sec:\s+([0-9.]+)")
@@ -95,14 +96,17 @@ def run_wrk(url: str, duration_s: float, placement: Placement) -> float:
 def measure_ceiling(
     work_dir: Path, placement: Placement, duration_s: float = CEILING_DURATION_S
 ) -> dict[str, float]:
-    """Highest RPS of wrk, one locust process and a master with two workers, side by side
-    on nginx's constant answer (`locust_workers_1`, `locust_workers_2`).
+    """Highest RPS of wrk and one locust process on nginx's constant answer (`wrk`,
+    `locust_workers_1`), and of a master with two workers (`locust_workers_2`) when
+    `placement` drives its load with locust workers (a run with one locust process
+    compares its API with the single process's ceiling only: results_log.loadgen_ratio).
 
     The workers share the load generator's cores of `placement`, as a run's would.
     """
     single = replace(placement, load_workers=0, load_hosts=())
+    ceilings: dict[str, float] = {}
     with NginxServer(work_dir / "nginx", placement) as nginx:
-        wrk_rps = run_wrk(nginx.url, duration_s, placement)
+        ceilings["wrk"] = run_wrk(nginx.url, duration_s, placement)
         spec = LocustSpec(
             locustfile=LOCUSTFILES / "ceiling.py",
             host=nginx.url.removesuffix("/ok"),
@@ -110,15 +114,13 @@ def measure_ceiling(
             spawn_rate=CEILING_USERS,
             duration_s=duration_s,
         )
-        result = run_locust(spec, work_dir / "locust", "ceiling", single)
-        workers = replace(single, load_workers=CEILING_WORKERS)
-        distributed = run_locust(spec, work_dir / "locust", "ceiling-workers", workers)
-    LOG.info(
-        "load generator ceiling: wrk %.0f rps, locust %.0f rps, %d workers %.0f rps",
-        wrk_rps, result.total.rps, CEILING_WORKERS, distributed.total.rps,
-    )  # fmt: skip
-    return {
-        "wrk": wrk_rps,
-        "locust_workers_1": result.total.rps,
-        f"locust_workers_{CEILING_WORKERS}": distributed.total.rps,
-    }
+        ceilings["locust_workers_1"] = run_locust(
+            spec, work_dir / "locust", "ceiling", single
+        ).total.rps
+        if placement.load_workers:
+            workers = replace(single, load_workers=CEILING_WORKERS)
+            ceilings[f"locust_workers_{CEILING_WORKERS}"] = run_locust(
+                spec, work_dir / "locust", "ceiling-workers", workers
+            ).total.rps
+    LOG.info("load generator ceiling (rps): %s", ceilings)
+    return ceilings

@@ -21,6 +21,8 @@ def test_ceiling_measures_wrk_and_locust_and_leaves_nothing() -> None:
     before = {child.pid for child in psutil.Process().children(recursive=True)}
     ceiling = measure_ceiling(Path(tempfile.mkdtemp()), plan_placement(True), duration_s=2)
     assert ceiling["wrk"] > ceiling["locust_workers_1"] > 100
+    # a run with one locust process is not held up measuring workers it does not use
+    assert set(ceiling) == {"wrk", "locust_workers_1"}
     leftovers = [
         child.name()
         for child in psutil.Process().children(recursive=True)

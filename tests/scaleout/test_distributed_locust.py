@@ -99,7 +99,8 @@ def test_a_worker_that_dies_mid_run_makes_the_window_invalid(
 
 @pytest.mark.slow
 def test_ceiling_with_one_and_two_workers_side_by_side() -> None:
-    ceiling = measure_ceiling(Path(tempfile.mkdtemp()), plan_placement(True), duration_s=3)
+    with_workers = replace(plan_placement(True), load_workers=2)
+    ceiling = measure_ceiling(Path(tempfile.mkdtemp()), with_workers, duration_s=3)
     assert set(ceiling) == {"wrk", "locust_workers_1", "locust_workers_2"}
     assert ceiling["locust_workers_2"] > 100
     assert ceiling["wrk"] > ceiling["locust_workers_2"]
