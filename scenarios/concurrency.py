@@ -19,7 +19,15 @@ from harness.load.spec import LOCUSTFILES, LocustSpec
 from harness.runtime.target import Target
 from scenarios.api import bench_project_ids
 from scenarios.base import Measurement, WindowRecord
-from scenarios.ladder import LadderSpec, Step, held_nothing, replay
+from scenarios.ladder import (
+    MIN_VERDICT_REQUESTS,
+    STEP_HOLD_MAX_S,
+    LadderSpec,
+    Outcome,
+    Step,
+    held_nothing,
+    replay,
+)
 from scenarios.profiles import REPORT_WAIT_S, MeasureProfile
 
 # The last step's slow requests must finish and count, not be cut off.
@@ -32,6 +40,29 @@ def ladder_steps(spec: LadderSpec) -> int:
     """The most steps a ladder can take: the geometric climb, then the bisection."""
     climb = math.ceil(math.log(spec.ceiling / spec.start, spec.factor)) + 1
     return climb + (math.ceil(math.log2(spec.ceiling)) if spec.bisect else 0)
+
+
+def ladder_duration_s(spec: LadderSpec, step_s: float) -> float:
+    """The longest a ladder can run: every step held for its time, and each step below
+    MIN_VERDICT_REQUESTS users (one request a user may take a step) held to the longest
+    hold twice (failing, then again as the last to hold below a failure)."""
+    thin_steps = max(0, math.ceil(math.log(MIN_VERDICT_REQUESTS / spec.start, spec.factor)))
+    return ladder_steps(spec) * (step_s + STEP_OVERHEAD_S) + 2 * thin_steps * STEP_HOLD_MAX_S
+
+
+def decided(spec: LadderSpec, steps: list[Step], outcome: Outcome) -> tuple[str | None, int]:
+    """What decided a ladder's value, in words, and how many requests stand behind it: the
+    last step that held and the first that failed (a load held again counts once, last)."""
+    latest = {step.load: step for step in steps}
+    deciding = [latest[load] for load in (outcome.value, outcome.failed_at) if load in latest]
+    requests = sum(step.extra.get("requests", 0) for step in deciding)
+    if outcome.value == 0:
+        return held_nothing(spec, steps, outcome), requests
+    held = latest[outcome.value].extra.get("requests", 0)
+    words = f"held {outcome.value} {spec.unit} on {held} requests"
+    if outcome.failed_at is not None:
+        words += f"; {outcome.failed_at} failed ({latest[outcome.failed_at].detail})"
+    return words, requests
 
 
 class ConcurrencyScenario:
@@ -59,7 +90,7 @@ class ConcurrencyScenario:
             # the ladder's shape sets the users; these only satisfy locust's options
             users=spec.start,
             spawn_rate=spec.start,
-            duration_s=ladder_steps(spec) * (profile.users_step_s + STEP_OVERHEAD_S),
+            duration_s=ladder_duration_s(spec, profile.users_step_s),
             reset_stats=False,
             stop_timeout_s=STOP_TIMEOUT_S,
             env={
@@ -92,15 +123,10 @@ class ConcurrencyScenario:
         steps = [Step.from_json(step) for step in record.data["steps"]]
         outcome = replay(spec, steps)
         valid = record.invalid_reason is None
-        # the requests behind the step that decided the value: the last held, else the first
-        decided = next((s for s in steps if s.load == outcome.value), None) or next(
-            iter(steps), None
-        )
-        requests = decided.extra.get("requests") if decided is not None else None
+        note, requests = decided(spec, steps, outcome) if steps else (None, None)
         return [
             Measurement(
                 "concurrent_users", float(outcome.value), valid, record.invalid_reason,
-                bound_reason=outcome.bound_reason, requests=requests,
-                note=held_nothing(spec, steps, outcome),
+                bound_reason=outcome.bound_reason, requests=requests, note=note,
             )
         ]  # fmt: skip

@@ -8,6 +8,13 @@ generator at its limit on a step (any second of it above SATURATED_CPU_PCT of a 
 a window's mean would average the saturation of the top step away), or the profile's
 safety ceiling held.
 
+A concurrency step is judged on at least MIN_VERDICT_REQUESTS requests: the locust
+process holds a step that misses its SLO on fewer until it has them (or STEP_HOLD_MAX_S
+passes, and then says on how many it was judged). A climbing step that passes on fewer
+is `provisional`: the next step's pass confirms it, and when it is the last to hold
+below the first failure the ladder holds its load again until it has them, so both
+steps that decide the value stand on the minimum.
+
 Pure and free of heavy imports: the locust process (scenarios/locustfiles/concurrency.py)
 and the WebSocket client process (scenarios/ws_client.py) drive a ladder themselves, and
 the scenarios read its outcome.
@@ -17,13 +24,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 SATURATED_CPU_PCT = 90.0
 # The concurrency ladder's SLO per step (the report's bar for a usable API).
 P95_SLO_MS = 500.0
 MAX_ERROR_RATIO = 0.01
+# A p95 of n requests is the ceil(0.95 n)-th slowest: up to 19 requests it is the
+# maximum, so one slow request decides it (at one user, whichever kind locust happened
+# to draw). From 20 on it is the second slowest or lower, and an error ratio of one in
+# 20 already says more than "the only request failed".
+MIN_VERDICT_REQUESTS = 20
+# The longest a step is held waiting for its requests: at one user the report's 1-3 s
+# think time gives about 20 requests in 45 s.
+STEP_HOLD_MAX_S = 60.0
 LOWER = "lower"  # harness.results.LOWER: the scenarios' processes import nothing of harness
 
 
@@ -55,6 +70,8 @@ class Step:
     detail: str = ""
     cpu_max_pct: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    # passed on fewer requests than the minimum while climbing (see the module docstring)
+    provisional: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,11 +107,15 @@ class Ladder:
     def record(self, step: Step) -> None:
         self.steps.append(step)
 
+    def latest(self) -> dict[int, Step]:
+        """Each load's last step: one held again stands for the load, not the first."""
+        return {step.load: step for step in self.steps}
+
     def _passed(self) -> list[int]:
-        return [s.load for s in self.steps if s.passed and not s.loadgen_bound]
+        return [s.load for s in self.latest().values() if s.passed and not s.loadgen_bound]
 
     def _failed(self) -> list[int]:
-        return [s.load for s in self.steps if not s.passed and not s.loadgen_bound]
+        return [s.load for s in self.latest().values() if not s.passed and not s.loadgen_bound]
 
     @property
     def climbing(self) -> bool:
@@ -116,11 +137,13 @@ class Ladder:
         passed = self._passed()
         if not failed:
             return None if last.load >= self.spec.ceiling else self.grow(last.load)
-        if not self.spec.bisect or not passed:
-            return None
         low = max((load for load in passed if load < min(failed)), default=0)
+        if low and self.latest()[low].provisional:
+            return low  # the value's step, held again until its pass stands on the minimum
+        if not self.spec.bisect or low == 0:
+            return None
         high = min(failed)
-        if low == 0 or high - low <= max(1, self.spec.resolution * low):
+        if high - low <= max(1, self.spec.resolution * low):
             return None
         return (low + high) // 2
 
@@ -146,7 +169,8 @@ def judge_requests(
 ) -> Step:
     """A users step from its requests: `started` of them began in it, `times_ms` are those
     that finished (`errors` of them failed); one still running when the step is judged
-    has already taken longer than the SLO and counts as slow."""
+    has already taken longer than the SLO and counts as slow. Fewer than
+    MIN_VERDICT_REQUESTS say so: the step was judged on what it had."""
     late = max(started - len(times_ms), 0)
     count = len(times_ms) + late
     cpu_max = max(cpu_pct, default=0.0)
@@ -157,19 +181,62 @@ def judge_requests(
     error_ratio = (errors + late) / count
     passed = p95 < P95_SLO_MS and error_ratio < MAX_ERROR_RATIO
     p95_text = f"{p95:.0f} ms" if math.isfinite(p95) else "unfinished"
+    few = f", judged on fewer than {MIN_VERDICT_REQUESTS}" if count < MIN_VERDICT_REQUESTS else ""
     return Step(
         users, passed, saturated(cpu_pct),
-        f"p95 {p95_text}, errors {error_ratio:.1%} of {count} requests", cpu_max,
+        f"p95 {p95_text}, errors {error_ratio:.1%} of {count} requests{few}", cpu_max,
         {"requests": count, "p95_ms": p95 if math.isfinite(p95) else None,
          "error_ratio": error_ratio},
     )  # fmt: skip
+
+
+@dataclass
+class Window:
+    """One users step in flight: its users, when it ran, what its requests did."""
+
+    users: int
+    started: float
+    ended: float | None = None
+    requests_started: int = 0
+    times_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    cpu_pct: list[float] = field(default_factory=list)
+    # ended on a pass with fewer than the minimum of requests while climbing
+    provisional: bool = False
+
+    def holds(self, moment: float) -> bool:
+        return self.started <= moment and (self.ended is None or moment < self.ended)
+
+    def judge(self) -> Step:
+        step = judge_requests(
+            self.users, self.times_ms, self.errors, self.requests_started, self.cpu_pct
+        )
+        return replace(step, provisional=self.provisional and step.passed)
+
+    def passing(self) -> bool:
+        """Whether every request started so far has finished, within the SLO."""
+        done = self.requests_started > 0 and len(self.times_ms) == self.requests_started
+        return done and self.judge().passed
+
+    def close_if_held(self, moment: float, step_s: float, climbing: bool) -> bool:
+        """End the step once held long enough to be judged: its hold time `step_s` and
+        the minimum of requests, or the longest hold, or (climbing) a pass on fewer."""
+        held_s = moment - self.started
+        if held_s < step_s:
+            return False
+        if self.requests_started < MIN_VERDICT_REQUESTS and held_s < STEP_HOLD_MAX_S:
+            if not (climbing and self.passing()):
+                return False
+            self.provisional = True
+        self.ended = moment
+        return True
 
 
 def held_nothing(spec: LadderSpec, steps: Sequence[Step], outcome: Outcome) -> str | None:
     """Why a ladder's value is 0: its first step missed the SLO (None when it is not 0)."""
     if outcome.value > 0 or outcome.failed_at is None:
         return None
-    first = next(s for s in steps if s.load == outcome.failed_at)
+    first = next(s for s in reversed(steps) if s.load == outcome.failed_at)
     return f"the first step missed the SLO ({spec.unit}: {first.load}; {first.detail})"
 
 

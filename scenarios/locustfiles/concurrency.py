@@ -6,7 +6,9 @@ report's 1-3 s think time unless CHRONO_BENCH_WAIT_*_S say otherwise). A ladder
 `factor` every CHRONO_BENCH_STEP_S seconds until a step misses the SLO (p95 < 500 ms and
 errors < 1 % over the requests started in it), the load generator saturates (any second
 of this process above 90 % of a core) or the ceiling holds; with `bisect` it then
-narrows the gap. A step is judged EVAL_DELAY_S after it ends, so its slow requests can
+narrows the gap. A step with fewer than MIN_VERDICT_REQUESTS requests is held longer
+(up to STEP_HOLD_MAX_S), unless it is climbing and passes on what it has (then it is
+provisional). A step is judged EVAL_DELAY_S after it ends, so its slow requests can
 finish; one still running then has taken longer than the SLO and counts as slow. The
 steps are written to CHRONO_BENCH_SAMPLES_FILE when locust quits. As it is:
 
@@ -18,12 +20,11 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from locust import LoadTestShape, events
 
-from scenarios.ladder import Ladder, LadderSpec, Step, judge_requests
+from scenarios.ladder import Ladder, LadderSpec, Window
 from scenarios.locustfiles import api, common
 
 LADDER = LadderSpec(**json.loads(os.environ.get(
@@ -33,32 +34,8 @@ STEP_S = float(os.environ.get("CHRONO_BENCH_STEP_S", "10"))
 SAMPLES_FILE = os.environ.get("CHRONO_BENCH_SAMPLES_FILE", "")
 # Longer than the SLO: a request of the step still running then is certainly too slow.
 EVAL_DELAY_S = 1.0
-# New users join over this long rather than all in one instant: a step's first
-# requests would otherwise all leave together, a burst no steady load has.
+# New users join over this long rather than all in one instant.
 SPAWN_S = 1.0
-# Longer than the report's longest think time.
-QUIET_GRACE_S = 4.0
-
-
-@dataclass
-class Window:
-    """One step in flight: its users, when it ran, what its requests did."""
-
-    users: int
-    started: float
-    ended: float | None = None
-    requests_started: int = 0
-    times_ms: list[float] = field(default_factory=list)
-    errors: int = 0
-    cpu_pct: list[float] = field(default_factory=list)
-
-    def holds(self, moment: float) -> bool:
-        return self.started <= moment and (self.ended is None or moment < self.ended)
-
-    def judge(self) -> Step:
-        return judge_requests(
-            self.users, self.times_ms, self.errors, self.requests_started, self.cpu_pct
-        )
 
 
 ladder = Ladder(LADDER)
@@ -128,10 +105,7 @@ class LadderShape(LoadTestShape):
                 return LADDER.start, float(LADDER.start)
             self._open(LADDER.start)
         current = windows[-1]
-        # a step without a request yet (one user may think for 3 s) holds a little longer
-        quiet = current.requests_started == 0 and now < current.started + STEP_S + QUIET_GRACE_S
-        if current.ended is None and now >= current.started + STEP_S and not quiet:
-            current.ended = now
+        if current.ended is None and current.close_if_held(now, STEP_S, ladder.climbing):
             self.pending = current
             if ladder.climbing:
                 # the likely next step, started now; dropped if the judged one failed

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scenarios.ladder import judge_requests
+from scenarios.concurrency import decided
+from scenarios.ladder import LadderSpec, Step, judge_requests, replay
 
 FAST, SLOW = 100.0, 900.0
 # (case, finished latencies, errors, requests started, passed)
@@ -32,3 +33,27 @@ def test_step_slo(times: list[float], errors: int, started: int, passed: bool) -
 def test_a_saturated_second_marks_the_step_load_generator_bound() -> None:
     step = judge_requests(640, [FAST] * 100, 0, 100, [40.0, 95.0, 50.0])
     assert step.passed and step.loadgen_bound and step.cpu_max_pct == 95.0
+
+
+def test_the_note_gives_the_requests_of_the_steps_that_decided_the_value() -> None:
+    spec = LadderSpec(start=1, factor=2, ceiling=64, bisect=False)
+    steps = [
+        Step(1, True, provisional=True, extra={"requests": 2}),
+        Step(2, False, detail="p95 548 ms, errors 0.0% of 20 requests", extra={"requests": 20}),
+        Step(1, True, detail="p95 410 ms, errors 0.0% of 21 requests", extra={"requests": 21}),
+    ]
+    note, requests = decided(spec, steps, replay(spec, steps))
+    assert note == "held 1 users on 21 requests; 2 failed (p95 548 ms, errors 0.0% of 20 requests)"
+    assert requests == 41
+
+
+def test_a_ladder_that_held_nothing_notes_its_first_step() -> None:
+    spec = LadderSpec(start=1, factor=2, ceiling=64, bisect=False)
+    steps = [
+        Step(1, False, detail="p95 530 ms, errors 0.0% of 22 requests", extra={"requests": 22})
+    ]
+    note, requests = decided(spec, steps, replay(spec, steps))
+    assert (
+        note == "the first step missed the SLO (users: 1; p95 530 ms, errors 0.0% of 22 requests)"
+    )
+    assert requests == 22

@@ -82,3 +82,26 @@ def test_a_ladder_that_held_a_step_has_no_such_note() -> None:
     steps = [Step(load, load <= 100) for load in loads]
     assert outcome.value == 64
     assert held_nothing(QUICK, steps, outcome) is None
+
+
+def test_a_provisional_pass_that_decides_the_value_is_held_again() -> None:
+    # 1 user passed on two requests while climbing, 2 users failed: the value's step
+    # stands on two requests until its load is held again
+    ladder = Ladder(QUICK)
+    ladder.record(Step(1, True, provisional=True))
+    ladder.record(Step(2, True, provisional=True))
+    ladder.record(Step(4, False))
+    assert ladder.next_load() == 2
+    ladder.record(Step(2, False))  # held again, it fails: 1 user is the next to confirm
+    assert ladder.next_load() == 1
+    ladder.record(Step(1, True))
+    assert ladder.next_load() is None
+    assert ladder.outcome() == Outcome(1, failed_at=2)
+
+
+def test_a_provisional_pass_below_the_value_is_confirmed_by_the_next_pass() -> None:
+    ladder = Ladder(FULL)
+    for load in (1, 2, 4):
+        ladder.record(Step(load, True, provisional=load < 4))
+    ladder.record(Step(8, False))
+    assert ladder.next_load() == 6  # bisects at once: 4 stands on its own requests
