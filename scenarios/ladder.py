@@ -23,6 +23,7 @@ the scenarios read its outcome.
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -188,6 +189,14 @@ def judge_requests(
         {"requests": count, "p95_ms": p95 if math.isfinite(p95) else None,
          "error_ratio": error_ratio},
     )  # fmt: skip
+
+
+def steady_phase_s(wait_min_s: float, wait_max_s: float) -> float:
+    """How long a user of a steady load has still to think, at a random moment: the
+    rest of a think time drawn by length (a long pause is more likely to be under way),
+    uniform within it."""
+    think_s = math.sqrt(wait_min_s**2 + random.random() * (wait_max_s**2 - wait_min_s**2))
+    return random.uniform(0.0, think_s)
 
 
 @dataclass

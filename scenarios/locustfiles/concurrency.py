@@ -22,9 +22,10 @@ import os
 import time
 from typing import Any
 
+import gevent
 from locust import LoadTestShape, events
 
-from scenarios.ladder import Ladder, LadderSpec, Window
+from scenarios.ladder import Ladder, LadderSpec, Window, steady_phase_s
 from scenarios.locustfiles import api, common
 
 LADDER = LadderSpec(**json.loads(os.environ.get(
@@ -51,6 +52,13 @@ def window_at(moment: float) -> Window | None:
 
 class LadderUser(api.ChronoScraperUser):
     """The api users, each request counted in the step it starts in."""
+
+    def on_start(self) -> None:
+        super().on_start()
+        # A user who joins a step starts where a steady user would be in its think time:
+        # started at once, the step's new users would send their first requests together,
+        # a burst no steady load of that many users has.
+        gevent.sleep(steady_phase_s(api.WAIT_MIN_S, api.WAIT_MAX_S))
 
     def before_request(self) -> None:
         window = window_at(time.time())

@@ -3,10 +3,12 @@ MIN_VERDICT_REQUESTS requests, or the longest hold, or (climbing) a pass on fewe
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from scenarios import ladder
-from scenarios.ladder import MIN_VERDICT_REQUESTS, STEP_HOLD_MAX_S, Window
+from scenarios.ladder import MIN_VERDICT_REQUESTS, STEP_HOLD_MAX_S, Window, steady_phase_s
 
 STEP_S = 2.0
 FAST_MS, SLOW_MS = 10.0, 548.0
@@ -71,3 +73,13 @@ def test_a_step_with_the_minimum_ends_at_its_hold_time() -> None:
     assert not step.close_if_held(STEP_S - 0.1, STEP_S, climbing=True)
     assert step.close_if_held(STEP_S, STEP_S, climbing=True)
     assert not step.judge().passed
+
+
+def test_a_joining_user_starts_at_a_steady_users_phase() -> None:
+    # a steady user with a 1-3 s think time is, at a random moment, a uniform share into
+    # a think time drawn by its length: on average E[T^2] / (2 E[T]) = 13/12 s from its
+    # next request, and never more than the longest think time
+    random.seed(16)
+    phases = [steady_phase_s(1.0, 3.0) for _ in range(20_000)]
+    assert all(0.0 <= phase <= 3.0 for phase in phases)
+    assert sum(phases) / len(phases) == pytest.approx(13 / 12, rel=0.02)
