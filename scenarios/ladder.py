@@ -10,7 +10,8 @@ safety ceiling held.
 
 A concurrency step is judged on at least MIN_VERDICT_REQUESTS requests: the locust
 process holds a step that misses its SLO on fewer until it has them (or STEP_HOLD_MAX_S
-passes, and then says on how many it was judged). A climbing step that passes on fewer
+passes, and then says on how many it was judged), unless the ones it has already fail
+any verdict on the minimum (two slow requests of 20 make its p95). A climbing step that passes on fewer
 is `provisional`: the next step's pass confirms it, and when it is the last to hold
 below the first failure the ladder holds its load again until it has them, so both
 steps that decide the value stand on the minimum.
@@ -37,6 +38,11 @@ MAX_ERROR_RATIO = 0.01
 # to draw). From 20 on it is the second slowest or lower, and an error ratio of one in
 # 20 already says more than "the only request failed".
 MIN_VERDICT_REQUESTS = 20
+# Enough slow requests (or errors) that a verdict on MIN_VERDICT_REQUESTS would fail
+# whatever the others do: the p95 of 20 is its 19th fastest, so two slow ones fail it,
+# and one error in 20 is over the error ratio. A step that has them ends at its hold time.
+SLOW_TO_FAIL = MIN_VERDICT_REQUESTS - math.ceil(0.95 * MIN_VERDICT_REQUESTS) + 1
+ERRORS_TO_FAIL = math.ceil(MAX_ERROR_RATIO * MIN_VERDICT_REQUESTS)
 # The longest a step is held waiting for its requests: at one user the report's 1-3 s
 # think time gives about 20 requests in 45 s.
 STEP_HOLD_MAX_S = 60.0
@@ -182,13 +188,24 @@ def judge_requests(
     error_ratio = (errors + late) / count
     passed = p95 < P95_SLO_MS and error_ratio < MAX_ERROR_RATIO
     p95_text = f"{p95:.0f} ms" if math.isfinite(p95) else "unfinished"
-    few = f", judged on fewer than {MIN_VERDICT_REQUESTS}" if count < MIN_VERDICT_REQUESTS else ""
+    few = ""
+    if count < MIN_VERDICT_REQUESTS:
+        few = f", judged on fewer than {MIN_VERDICT_REQUESTS}"
+        if certain_to_fail(times_ms, errors):
+            few = f", so any {MIN_VERDICT_REQUESTS} would fail"
     return Step(
         users, passed, saturated(cpu_pct),
         f"p95 {p95_text}, errors {error_ratio:.1%} of {count} requests{few}", cpu_max,
         {"requests": count, "p95_ms": p95 if math.isfinite(p95) else None,
          "error_ratio": error_ratio},
     )  # fmt: skip
+
+
+def certain_to_fail(times_ms: Sequence[float], errors: int) -> bool:
+    """Whether these finished requests fail a verdict on MIN_VERDICT_REQUESTS, whatever
+    the rest of them do."""
+    slow = sum(t >= P95_SLO_MS for t in times_ms)
+    return slow >= SLOW_TO_FAIL or errors >= ERRORS_TO_FAIL
 
 
 def steady_phase_s(wait_min_s: float, wait_max_s: float) -> float:
@@ -229,14 +246,18 @@ class Window:
 
     def close_if_held(self, moment: float, step_s: float, climbing: bool) -> bool:
         """End the step once held long enough to be judged: its hold time `step_s` and
-        the minimum of requests, or the longest hold, or (climbing) a pass on fewer."""
+        the minimum of requests, or the longest hold, or a failure the rest of the
+        minimum cannot undo, or (climbing) a pass on fewer."""
         held_s = moment - self.started
         if held_s < step_s:
             return False
         if self.requests_started < MIN_VERDICT_REQUESTS and held_s < STEP_HOLD_MAX_S:
-            if not (climbing and self.passing()):
+            if certain_to_fail(self.times_ms, self.errors):
+                pass
+            elif climbing and self.passing():
+                self.provisional = True
+            else:
                 return False
-            self.provisional = True
         self.ended = moment
         return True
 

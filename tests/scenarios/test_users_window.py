@@ -43,12 +43,33 @@ def test_without_the_minimum_one_slow_request_decides(monkeypatch: pytest.Monkey
 
 
 def test_the_longest_hold_ends_a_step_and_says_on_how_many_it_was_judged() -> None:
-    step = window([SLOW_MS] * 5)
+    # one slow request of five: twenty might still pass
+    step = window([SLOW_MS] + [FAST_MS] * 4)
     assert not step.close_if_held(STEP_HOLD_MAX_S - 1, STEP_S, climbing=True)
     assert step.close_if_held(STEP_HOLD_MAX_S, STEP_S, climbing=True)
     verdict = step.judge()
     assert not verdict.passed and not verdict.provisional
     assert verdict.detail.endswith(f"of 5 requests, judged on fewer than {MIN_VERDICT_REQUESTS}")
+
+
+def test_a_failure_the_rest_of_the_minimum_cannot_undo_ends_at_the_hold_time() -> None:
+    # the before's one user: two slow project lists among its first requests make the p95
+    # of any 20 of them slow, so holding it for 45 s more would change nothing
+    step = window([SLOW_MS, FAST_MS, SLOW_MS])
+    assert step.close_if_held(STEP_S, STEP_S, climbing=True)
+    verdict = step.judge()
+    assert not verdict.passed and not verdict.provisional
+    assert verdict.detail.endswith(f"of 3 requests, so any {MIN_VERDICT_REQUESTS} would fail")
+    # with 18 fast requests after them, the p95 of the 20 is indeed slow
+    twenty = window([SLOW_MS, FAST_MS, SLOW_MS] + [FAST_MS] * 17)
+    assert not twenty.judge().passed
+
+
+def test_one_error_among_the_first_requests_fails_any_twenty() -> None:
+    step = window([FAST_MS] * 3)
+    step.errors = 1
+    assert step.close_if_held(STEP_S, STEP_S, climbing=False)
+    assert not step.judge().passed
 
 
 def test_a_climbing_pass_on_fewer_ends_provisional() -> None:
