@@ -11,10 +11,10 @@ safety ceiling held.
 A concurrency step is judged on at least MIN_VERDICT_REQUESTS requests: the locust
 process holds a step that misses its SLO on fewer until it has them (or STEP_HOLD_MAX_S
 passes, and then says on how many it was judged), unless the ones it has already fail
-any verdict on the minimum (two slow requests of 20 make its p95). A climbing step that passes on fewer
-is `provisional`: the next step's pass confirms it, and when it is the last to hold
-below the first failure the ladder holds its load again until it has them, so both
-steps that decide the value stand on the minimum.
+any verdict on the minimum (two slow requests of 20 make its p95). A climbing step that
+passes on fewer is `provisional`: the next step's pass confirms it, and when it is the
+last to hold below the first failure the ladder holds its load again until it has them,
+so both steps that decide the value stand on the minimum.
 
 Pure and free of heavy imports: the locust process (scenarios/locustfiles/concurrency.py)
 and the WebSocket client process (scenarios/ws_client.py) drive a ladder themselves, and
