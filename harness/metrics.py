@@ -128,6 +128,9 @@ METRICS: dict[str, Metric] = dict(
            "stored copies beyond the first of any capture"),
         _m("ws_delivery_p99_ms", "WebSocket Delivery (p99)", "ms", "lower",
            "p99 delay from publish to delivery over the held WebSocket connections"),
+        _m("ws_api_cpu_us_per_message", "WebSocket API CPU per Message", "µs", "lower",
+           "the API's processes' CPU time over the last WebSocket step that held, per"
+           " message its reading connections received in it"),
         _m("lcp_ms", "Largest Contentful Paint", "ms", "lower",
            "largest contentful paint of the cold projects page in headless Chromium"),
     ]

@@ -7,7 +7,9 @@ progress at the rate one running scrape publishes it. A step holds when the read
 connections' delivery p99 stays under 1 s, no connection was refused or dropped, and the
 API's memory stayed within its budget. `ws_connections` is the last step that held
 (a lower bound when the ceiling held or the client itself saturated);
-`ws_delivery_p99_ms` is that step's p99.
+`ws_delivery_p99_ms` is that step's p99 and `ws_api_cpu_us_per_message` the API's CPU
+per message its readers received. Where a step failed, the connections' note says why
+and what a message costs the API there, so a reader sees whether the API's CPU bound it.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from scenarios.ladder import LadderSpec, Step, held_nothing, replay
 from scenarios.profiles import MeasureProfile
 from scenarios.ws_client import PROBE_USERS, SETTLE_LIMIT_S
 from scenarios.ws_clients import CONNECTIONS_PER_USER, OPENING_LIMIT_S
-from scenarios.ws_delivery import DELIVERY_SLO_S
+from scenarios.ws_delivery import DELIVERY_SLO_S, PUBLISH_HZ, core_capacity
 
 TOKEN_MINUTES = 24 * 60
 EXIT_GRACE_S = 60.0
@@ -98,7 +100,7 @@ def run_client(
 
 class WebsocketScenario:
     name = "websocket"
-    metrics = ("ws_connections", "ws_delivery_p99_ms")
+    metrics = ("ws_connections", "ws_delivery_p99_ms", "ws_api_cpu_us_per_message")
 
     def __init__(self, api_memory_limit_mb: float | None = None) -> None:
         # the API's memory budget, a step's SLO (None: not checked)
@@ -121,7 +123,8 @@ class WebsocketScenario:
         spec = profile.ws_ladder
         ladder = {k: v for k, v in asdict(spec).items() if k != "unit"}
         args = ["--users", str(users_file), "--ladder", json.dumps(ladder),
-                "--step-s", str(profile.ws_step_s)]  # fmt: skip
+                "--step-s", str(profile.ws_step_s),
+                "--api-pids", ",".join(str(pid) for pid in target.api_pids())]  # fmt: skip
         if self.api_memory_limit_mb is not None:
             args += ["--memory-limit-mib", str(self.api_memory_limit_mb)]
         budget_s = ladder_steps(spec) * (profile.ws_step_s + STEP_OVERHEAD_S) + EXIT_GRACE_S
@@ -144,14 +147,48 @@ class WebsocketScenario:
         steps = [Step.from_json(step) for step in record.data["steps"]]
         outcome = replay(spec, steps)
         held = next((s for s in steps if s.load == outcome.value and s.passed), None)
-        p99 = held.extra.get("p99_ms") if held is not None else None
-        p99_value = float(p99) if p99 is not None else math.nan
+        failed = next((s for s in steps if s.load == outcome.failed_at), None)
+        p99 = _finite(held.extra.get("p99_ms") if held is not None else None)
+        cost = _finite(held.extra.get("api_cpu_us_per_delivered") if held is not None else None)
         reason = record.invalid_reason
+        note = held_nothing(spec, steps, outcome) or cost_note(
+            held, failed, float(record.data.get("publish_hz", PUBLISH_HZ))
+        )
         return [
             Measurement("ws_connections", float(outcome.value), reason is None, reason,
-                        bound_reason=outcome.bound_reason,
-                        note=held_nothing(spec, steps, outcome)),
-            Measurement("ws_delivery_p99_ms", p99_value,
-                        reason is None and math.isfinite(p99_value),
-                        reason or (None if math.isfinite(p99_value) else "no step held")),
+                        bound_reason=outcome.bound_reason, note=note),
+            Measurement("ws_delivery_p99_ms", p99,
+                        reason is None and math.isfinite(p99),
+                        reason or (None if math.isfinite(p99) else "no step held"),
+                        requests=held.extra.get("messages") if held is not None else None),
+            Measurement("ws_api_cpu_us_per_message", cost,
+                        reason is None and math.isfinite(cost),
+                        reason or (None if math.isfinite(cost) else
+                                   "no step held" if held is None else "the API's CPU unread")),
         ]  # fmt: skip
+
+
+def _finite(value: Any) -> float:
+    return float(value) if value is not None else math.nan
+
+
+def cost_note(held: Step | None, failed: Step | None, hz: float) -> str | None:
+    """Why the ladder stopped where it did, and what a message cost the API on the last
+    step that held: the CPU it spent per delivered message and per send, and how many
+    messages a second, and connections at `hz`, one core would carry at that cost."""
+    parts = []
+    if failed is not None:
+        busy = failed.extra.get("api_cpu_pct")
+        load = f", the API at {busy:.0f} % of a core" if busy is not None else ""
+        parts.append(f"failed at {failed.load} connections: {failed.detail}{load}")
+    per_delivered = held.extra.get("api_cpu_us_per_delivered") if held is not None else None
+    per_send = held.extra.get("api_cpu_us_per_send") if held is not None else None
+    if held is not None and per_delivered and per_send:
+        messages_s, connections = core_capacity(per_delivered, per_send, hz)
+        parts.append(
+            f"at {held.load} the API spent {per_delivered:.0f} µs of CPU per delivered "
+            f"message ({per_send:.0f} µs per send, {held.extra['api_cpu_pct']:.0f} % of a "
+            f"core): one core carries ~{messages_s:,.0f} messages/s, "
+            f"~{connections:,.0f} connections at {hz:g}/s"
+        )
+    return "; ".join(parts) or None

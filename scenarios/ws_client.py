@@ -4,15 +4,17 @@ Runs as its own process on the load generator's core (asyncio, no locust):
 
     python -m scenarios.ws_client --api ws://127.0.0.1:PORT --redis URL --users FILE
         --ladder '{"start": 10, "factor": 2, "ceiling": 5120, "bisect": false}'
-        --step-s 5 --memory-file FILE --memory-limit-mib 1024 --out result.json
+        --step-s 5 --memory-file FILE --memory-limit-mib 1024 --api-pids 41,42
+        --out result.json
     python -m scenarios.ws_client ... --hold 100 --hold-s 60 --out result.json
 
 The connections are scenarios/ws_clients.py's, the progress and each step's judgement
 scenarios/ws_delivery.py's; the harness appends the API's memory readings to
---memory-file. A step after a failed one (the bisection) opens its connections from
-none, once readers of the last users in --users (kept for this probe) get progress on
-time again. With --hold the connections are held for a fixed time instead (the
-memory soak), and only the delivery is recorded.
+--memory-file, and each step reads the CPU time of the --api-pids' process trees. A step
+after a failed one (the bisection) opens its connections from none, once readers of the
+last users in --users (kept for this probe) get progress on time again. With --hold the
+connections are held for a fixed time instead (the memory soak), and only the delivery
+is recorded.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from harness.collect.cpu import group_cpu_seconds
 from scenarios.ladder import Ladder, LadderSpec
 from scenarios.ws_clients import CONNECTIONS_PER_USER, STALL_EVERY, Fleet, Reader
 from scenarios.ws_delivery import DELIVERY_SLO_S, PUBLISH_HZ, Publisher, judge
@@ -122,6 +125,11 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     fleet = Fleet(args.api, users[: len(users) - len(probe_users)])
     publisher = Publisher(args.redis, [], args.publish_hz)
     cpu = CpuMeter()
+    api_pids = [int(pid) for pid in args.api_pids.split(",") if pid] if args.api_pids else []
+
+    def api_cpu_s() -> float | None:
+        return group_cpu_seconds(api_pids) if api_pids else None
+
     background = [asyncio.create_task(publisher.run()), asyncio.create_task(cpu.run())]
     result: dict[str, Any] = {"stall_every": STALL_EVERY, "publish_hz": args.publish_hz}
     try:
@@ -142,15 +150,17 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                     fleet, ladder, load, lambda: settle(args.api, probe_users, publisher)
                 )
                 publisher.user_ids = fleet.user_ids()
-                start = time.time()
+                start, api_cpu_start = time.time(), api_cpu_s()
                 await asyncio.sleep(args.step_s)
-                end = time.time()
+                end, api_cpu_end = time.time(), api_cpu_s()
                 await asyncio.sleep(DELIVERY_SLO_S)
                 until = time.time()
                 step = judge(
                     fleet, publisher, start, end, until,
                     memory_peak_mib(memory_file, start, until), args.memory_limit_mib,
                     cpu.between(start, until),
+                    None if api_cpu_start is None or api_cpu_end is None
+                    else api_cpu_end - api_cpu_start,
                 )  # fmt: skip
                 if settling:
                     step = replace(step, extra={**step.extra, **settling})
@@ -184,6 +194,7 @@ def main() -> None:
     parser.add_argument("--publish-hz", type=float, default=PUBLISH_HZ)
     parser.add_argument("--memory-file", help="the API's memory readings, '<unix s> <MiB>'")
     parser.add_argument("--memory-limit-mib", type=float, help="the API's memory limit")
+    parser.add_argument("--api-pids", help="the API's processes, comma-separated (their CPU)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")

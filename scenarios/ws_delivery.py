@@ -6,7 +6,10 @@ numbered. A reading connection's delay for message k is the time until it receiv
 a later one (a bounded manager that coalesces delivers the newest state; one it never
 delivers stays late). A ladder step (scenarios/ladder.py) holds when the reading
 connections' delay p99 is under DELIVERY_SLO_S, no connection was refused or dropped
-from the readers, and the API's memory stayed within its limit.
+from the readers, and the API's memory stayed within its limit. Each step also records
+what the messages cost the API: its processes' CPU seconds over the step per message the
+readers received in it, and per message it had to send (published x connections, the
+stalled included), which bounds how many connections one core can feed.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ PUBLISH_HZ = 4.3
 DELIVERY_SLO_S = 1.0
 DELIVERY_QUANTILE = 0.99
 USER_CHANNEL = "chrono:user:{}"
+US_PER_S = 1_000_000
 
 
 class Publisher:
@@ -91,13 +95,39 @@ def quantile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(q * len(ordered) + 0.999999) - 1))]
 
 
+def api_cost(
+    cpu_s: float | None, seconds: float, delivered: int, sends: int
+) -> dict[str, float | None]:
+    """What a step's messages cost the API: `cpu_s` CPU seconds over `seconds`, in which
+    readers received `delivered` messages and it had `sends` to send (None: not known)."""
+    if cpu_s is None or seconds <= 0:
+        return {"api_cpu_s": None, "api_cpu_pct": None,
+                "api_cpu_us_per_delivered": None, "api_cpu_us_per_send": None}  # fmt: skip
+    return {
+        "api_cpu_s": cpu_s,
+        "api_cpu_pct": 100 * cpu_s / seconds,
+        "api_cpu_us_per_delivered": US_PER_S * cpu_s / delivered if delivered else None,
+        "api_cpu_us_per_send": US_PER_S * cpu_s / sends if sends else None,
+    }
+
+
+def core_capacity(us_per_delivered: float, us_per_send: float, hz: float) -> tuple[float, float]:
+    """Messages a second one core of the API's CPU delivers at `us_per_delivered`, and
+    connections it feeds at `hz` messages a second each at `us_per_send`."""
+    return US_PER_S / us_per_delivered, US_PER_S / (us_per_send * hz)
+
+
 def judge(
     fleet: Fleet, publisher: Publisher, start: float, end: float, until: float,
     memory_mib: float | None, memory_limit_mib: float | None, cpu_pct: list[float],
+    api_cpu_s: float | None = None,
 ) -> Step:  # fmt: skip
-    """One step's outcome from what its connections saw (see the module docstring)."""
+    """One step's outcome from what its connections saw (see the module docstring);
+    `api_cpu_s` is the API's CPU seconds from `start` to `end`."""
     seqs = publisher.published_between(start, end)
     readers = fleet.readers()
+    delivered = sum(1 for r in readers for _, at in r.received if start <= at < end)
+    sends = len(seqs) * sum(1 for c in fleet.clients if c.opened)
     refused = [c for c in fleet.clients if c.refused is not None or not c.opened]
     dropped = [r for r in readers if r.dropped]
     all_delays = [d for r in readers if r.opened
@@ -126,5 +156,6 @@ def judge(
                "stalled": load - len(readers), "refused": len(refused),
                "dropped": len(dropped), "messages": len(all_delays), "on_time": on_time,
                "p99_ms": 1000 * p99 if all_delays and p99 != float("inf") else None,
-               "memory_peak_mib": memory_mib},
+               "memory_peak_mib": memory_mib, "delivered": delivered, "sends": sends,
+               **api_cost(api_cpu_s, end - start, delivered, sends)},
     )  # fmt: skip

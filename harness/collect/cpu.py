@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import psutil
 
@@ -45,8 +45,15 @@ def window_is_valid(cpu_samples_pct: list[float]) -> bool:
 def tree_cpu_seconds(pid: int) -> float:
     """CPU seconds of a process tree: its live processes' own, and those of the children
     they have reaped (so a process that exits mid-window keeps counting)."""
+    return group_cpu_seconds([pid])
+
+
+def group_cpu_seconds(pids: Sequence[int]) -> float:
+    """CPU seconds of the trees rooted at `pids` (as `tree_cpu_seconds`), each process
+    once: runtimes list a parent with its children."""
+    processes = {process.pid: process for pid in pids for process in tree(pid)}
     total = 0.0
-    for process in tree(pid):
+    for process in processes.values():
         try:
             times = process.cpu_times()
         except psutil.NoSuchProcess:

@@ -17,6 +17,8 @@ from harness.collect.cpu import (
     ForeignCpu,
     LoadgenCpu,
     busy_reason,
+    group_cpu_seconds,
+    tree_cpu_seconds,
     window_is_valid,
 )
 from harness.collect.memory import PeakMemory, tree_pss_mb, tree_rss_mb
@@ -75,6 +77,18 @@ def test_a_process_listed_with_its_parent_counts_once(spawn) -> None:
     alone, listed = tree_rss_mb([parent.pid]), tree_rss_mb([parent.pid, child.pid])
     assert alone > 64
     assert math.isclose(listed, alone, abs_tol=1.0)
+
+
+def test_cpu_of_a_process_listed_with_its_parent_counts_once(spawn) -> None:
+    # the API's pids are uvicorn's supervisor and its workers: a worker's CPU once
+    parent = spawn(SPIN)
+    time.sleep(1.0)
+    [child] = psutil.Process(parent.pid).children()
+    before = tree_cpu_seconds(parent.pid)
+    listed = group_cpu_seconds([parent.pid, child.pid])
+    after = tree_cpu_seconds(parent.pid)
+    assert before > 0.5
+    assert before <= listed <= after
 
 
 def test_pss_counts_pages_shared_by_forked_children_once(spawn) -> None:

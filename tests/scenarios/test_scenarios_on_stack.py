@@ -172,6 +172,8 @@ def test_scenario_contract(seeded_stack: LocalStack, tmp_path: Path, scenario_cl
         assert measured["ws_connections"].value > 0, record.data
         for step in record.data["steps"]:  # one in ten stalled, the rest read
             assert step["extra"]["stalled"] == step["load"] // 10, step
+            assert step["extra"]["api_cpu_s"] > 0 and step["extra"]["delivered"] > 0, step
+        assert measured["ws_api_cpu_us_per_message"].valid, record.data
     if scenario.name == "soak":
         hold = record.data["hold"]["extra"]
         assert hold["connections"] == SHORT.soak_connections and hold["stalled"] == 2, hold

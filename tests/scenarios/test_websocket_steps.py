@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import math
+from dataclasses import asdict
+
+import pytest
 
 from harness.metrics import METRICS
+from scenarios.base import WindowRecord
 from scenarios.ladder import Ladder, LadderSpec, Step
+from scenarios.websocket import WebsocketScenario
 from scenarios.ws_client import on_time, open_step
 from scenarios.ws_clients import STALL_EVERY, Fleet, Reader, Stalled
-from scenarios.ws_delivery import PUBLISH_HZ, Publisher, delays, judge, quantile
+from scenarios.ws_delivery import (
+    PUBLISH_HZ,
+    Publisher,
+    api_cost,
+    core_capacity,
+    delays,
+    judge,
+    quantile,
+)
 
 SENT = [0.0, 0.4, 0.8, 1.2]
 
@@ -123,3 +136,84 @@ def test_settled_means_every_probe_reader_got_fresh_progress() -> None:
     assert on_time([fresh], sent, 3.5)
     assert not on_time([fresh, reader([(1, 1.01)])], sent, 3.5)  # one still behind
     assert not on_time([fresh, reader([])], sent, 3.5)  # one got nothing yet
+
+
+def test_a_step_records_the_api_cpu_per_delivered_message_and_per_send() -> None:
+    # 40 messages in the step's 4 s; four readers get all of them in it, one gets its last
+    # ten only after the step ended; one stalled connection gets none but is sent them
+    sent = [0.1 * k for k in range(40)]
+    prompt = [reader([(k, t + 0.01) for k, t in enumerate(sent)]) for _ in range(4)]
+    late = reader([(k, t + (0.01 if k < 30 else 1.0)) for k, t in enumerate(sent)])
+    fleet = fleet_of([*prompt, late], stalled=1)
+    step = judge(fleet, publisher_of(sent), 0.0, 4.0, 5.0, 300.0, 1024.0, [20.0],
+                 api_cpu_s=0.76)  # fmt: skip
+    assert step.extra["delivered"] == 4 * 40 + 30
+    assert step.extra["sends"] == 40 * 6
+    assert step.extra["api_cpu_pct"] == pytest.approx(19.0)
+    assert step.extra["api_cpu_us_per_delivered"] == pytest.approx(4000.0)
+    assert step.extra["api_cpu_us_per_send"] == pytest.approx(760_000 / 240)
+
+
+def test_a_step_without_the_api_cpu_records_no_cost() -> None:
+    sent = [0.1 * k for k in range(40)]
+    step = judge(fleet_of([reader([(0, 0.05)])]), publisher_of(sent), 0.0, 4.0, 5.0,
+                 None, None, [20.0])  # fmt: skip
+    assert step.extra["api_cpu_us_per_delivered"] is None
+    assert api_cost(1.0, 4.0, 0, 0)["api_cpu_us_per_delivered"] is None  # nothing delivered
+
+
+def test_one_core_carries_a_million_microseconds_of_messages() -> None:
+    messages_s, connections = core_capacity(200.0, 160.0, 4.0)
+    assert messages_s == pytest.approx(5000.0)
+    assert connections == pytest.approx(1_000_000 / (160.0 * 4.0))
+
+
+def ws_record(steps: list[Step]) -> WindowRecord:
+    spec = LadderSpec(start=10, factor=2, ceiling=80, bisect=True, unit="connections")
+    data = {"steps": [s.to_json() for s in steps], "ladder": asdict(spec), "publish_hz": 4.0}
+    return WindowRecord("websocket", 0.0, 1.0, {}, data=data)
+
+
+def test_the_row_says_where_it_failed_and_what_a_message_cost_the_api() -> None:
+    held = Step(
+        20,
+        True,
+        detail="delivery p99 80 ms",
+        extra={
+            "p99_ms": 80.0,
+            "messages": 1620,
+            "api_cpu_pct": 61.0,
+            "api_cpu_us_per_delivered": 200.0,
+            "api_cpu_us_per_send": 160.0,
+        },
+    )
+    failed = Step(
+        40,
+        False,
+        detail="delivery p99 1.80 s",
+        extra={
+            "p99_ms": 1800.0,
+            "api_cpu_pct": 98.4,
+            "api_cpu_us_per_delivered": 900.0,
+            "api_cpu_us_per_send": 300.0,
+        },
+    )
+    record = ws_record([Step(10, True, extra={"api_cpu_us_per_delivered": 500.0}), held,
+                        failed, Step(30, False, detail="delivery p99 1.20 s")])  # fmt: skip
+    measured = {m.metric: m for m in WebsocketScenario().collect(None, record)}  # type: ignore[arg-type]
+    assert measured["ws_connections"].value == 20
+    assert measured["ws_api_cpu_us_per_message"].value == 200.0  # the held step's
+    assert measured["ws_delivery_p99_ms"].requests == 1620
+    assert measured["ws_connections"].note == (
+        "failed at 30 connections: delivery p99 1.20 s; at 20 the API spent 200 µs of CPU"
+        " per delivered message (160 µs per send, 61 % of a core): one core carries"
+        " ~5,000 messages/s, ~1,562 connections at 4/s"
+    )
+
+
+def test_a_row_without_the_api_cpu_is_invalid_for_that_metric_only() -> None:
+    record = ws_record([Step(10, True, extra={"p99_ms": 50.0, "messages": 90})])
+    measured = {m.metric: m for m in WebsocketScenario().collect(None, record)}  # type: ignore[arg-type]
+    assert measured["ws_connections"].valid and measured["ws_delivery_p99_ms"].valid
+    cost = measured["ws_api_cpu_us_per_message"]
+    assert not cost.valid and cost.invalid_reason == "the API's CPU unread"
