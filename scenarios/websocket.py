@@ -124,7 +124,7 @@ class WebsocketScenario:
         ladder = {k: v for k, v in asdict(spec).items() if k != "unit"}
         args = ["--users", str(users_file), "--ladder", json.dumps(ladder),
                 "--step-s", str(profile.ws_step_s),
-                "--api-pids", ",".join(str(pid) for pid in target.api_pids())]  # fmt: skip
+                "--api-pids", ",".join(str(pid) for pid in api_pids_here(target))]  # fmt: skip
         if self.api_memory_limit_mb is not None:
             args += ["--memory-limit-mib", str(self.api_memory_limit_mb)]
         budget_s = ladder_steps(spec) * (profile.ws_step_s + STEP_OVERHEAD_S) + EXIT_GRACE_S
@@ -166,6 +166,12 @@ class WebsocketScenario:
                         reason or (None if math.isfinite(cost) else
                                    "no step held" if held is None else "the API's CPU unread")),
         ]  # fmt: skip
+
+
+def api_pids_here(target: Target) -> list[int]:
+    """The API's PIDs for the client to read their CPU time, when they are this
+    machine's: a deployed host's PIDs name other processes here, or none."""
+    return target.api_pids() if target.pids_here() else []
 
 
 def _finite(value: Any) -> float:

@@ -49,6 +49,8 @@ class Target(Protocol):
 
     def worker_pids(self) -> list[int]: ...
 
+    def pids_here(self) -> bool: ...
+
     def apply(self, variant: Variant) -> Changes: ...
 
     def versions(self) -> dict[str, str]: ...
@@ -74,3 +76,8 @@ class StackBase(Startable):
         self.variant = variant
         self.upstream_profile = upstream
         self._seed = seed
+
+    def pids_here(self) -> bool:
+        """Whether api_pids() and worker_pids() are this machine's processes, whose CPU
+        time a process here can read (a stack on a deployed host's engine: not)."""
+        return True

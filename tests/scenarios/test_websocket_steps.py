@@ -9,9 +9,12 @@ from dataclasses import asdict
 import pytest
 
 from harness.metrics import METRICS
+from harness.runtime.compose.engine import LocalEngine
+from harness.runtime.compose.ssh_engine import SshEngine
+from harness.runtime.compose.stack import ComposeStack
 from scenarios.base import WindowRecord
 from scenarios.ladder import Ladder, LadderSpec, Step
-from scenarios.websocket import WebsocketScenario
+from scenarios.websocket import WebsocketScenario, api_pids_here
 from scenarios.ws_client import on_time, open_step
 from scenarios.ws_clients import STALL_EVERY, Fleet, Reader, Stalled
 from scenarios.ws_delivery import (
@@ -217,3 +220,30 @@ def test_a_row_without_the_api_cpu_is_invalid_for_that_metric_only() -> None:
     assert measured["ws_connections"].valid and measured["ws_delivery_p99_ms"].valid
     cost = measured["ws_api_cpu_us_per_message"]
     assert not cost.valid and cost.invalid_reason == "the API's CPU unread"
+
+
+class _Stack:
+    """A target whose API runs as PIDs 41 and 42, here or on another machine."""
+
+    def __init__(self, here: bool) -> None:
+        self.here = here
+
+    def api_pids(self) -> list[int]:
+        return [41, 42]
+
+    def pids_here(self) -> bool:
+        return self.here
+
+
+def test_the_client_reads_the_apis_cpu_only_where_its_pids_are_this_machines() -> None:
+    assert api_pids_here(_Stack(here=True)) == [41, 42]  # type: ignore[arg-type]
+    # a deployed host's PIDs name unrelated processes here: no reading beats a wrong one
+    assert api_pids_here(_Stack(here=False)) == []  # type: ignore[arg-type]
+
+
+def test_a_compose_stack_says_whether_its_engine_is_this_machines() -> None:
+    stack = ComposeStack.__new__(ComposeStack)
+    stack.engine = LocalEngine.__new__(LocalEngine)
+    assert stack.pids_here()
+    stack.engine = SshEngine.__new__(SshEngine)
+    assert not stack.pids_here()

@@ -171,6 +171,9 @@ class ComposeStack(StackBase):
     def worker_pids(self) -> list[int]:
         return self._group("worker")
 
+    def pids_here(self) -> bool:
+        return isinstance(self.engine, LocalEngine)
+
     def options(self, variant: Variant) -> RenderOptions:
         """The bundle's render options for `variant`."""
         limits = self._resource_limits
