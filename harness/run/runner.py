@@ -68,6 +68,17 @@ BUSY_RETRIES = 2
 FOREIGN_CPU_RUNTIMES = frozenset({"local"})
 
 
+def busy_machine_reader(target: Target) -> Callable[[], WindowCollector] | None:
+    """What tells a window's machine busy, when something can: on the local runtime the
+    stack and the load generator are the harness's process tree, so CPU spent outside
+    it is another job's. Not with locust workers on load hosts: one may share this
+    machine (a network namespace, an inventory host at this address), and its workers,
+    started over SSH, are outside the tree: their load would read as other jobs'."""
+    if target.runtime in FOREIGN_CPU_RUNTIMES and not target.placement.load_hosts:
+        return ForeignCpu
+    return None
+
+
 class Verifier(Protocol):
     """How the runner asks a stack for its answers to the fixed request set."""
 
@@ -116,9 +127,7 @@ class Runner:
         # windows measured again because the machine was busy, and those kept as invalid
         self.busy_windows = {"measured_again": 0, "kept_invalid": 0}
         # what tells a busy machine over a window (None: nothing can, on this runtime)
-        self.machine = machine
-        if machine is None and target.runtime in FOREIGN_CPU_RUNTIMES:
-            self.machine = ForeignCpu
+        self.machine = machine if machine is not None else busy_machine_reader(target)
 
     def run(
         self,

@@ -9,16 +9,18 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from harness.collect.cpu import ForeignCpu
 from harness.progress import Eta
 from harness.results import load_results
 from harness.run.plan import build_plan, window_count
 from harness.run.probes import Prober
 from harness.run.probes.base import Reading
 from harness.run.results_log import ResultsLog
-from harness.run.runner import Runner
+from harness.run.runner import Runner, busy_machine_reader
 from harness.run.verify import Answer
 from harness.runtime.placement import Placement
 from harness.runtime.variants import BASELINE, Changes, Variant, comparisons
@@ -341,3 +343,20 @@ def test_a_quiet_machine_measures_each_window_once(tmp_path: Path) -> None:
     assert len(scenarios["api"].runs) == 4
     assert results["environment"]["busy_windows"] == {"measured_again": 0, "kept_invalid": 0}
     assert all(s["valid"] for s in results["samples"])
+
+
+@pytest.mark.parametrize(
+    ("runtime", "load_hosts", "judged"),
+    [
+        ("local", (), True),
+        # a container's processes are not the harness's descendants
+        ("compose", (), False),
+        # workers started over SSH on a load host that may be this machine
+        ("local", ("lg",), False),
+    ],
+)
+def test_who_can_tell_a_busy_machine(runtime: str, load_hosts: tuple[str, ...],
+                                     judged: bool) -> None:  # fmt: skip
+    target = SimpleNamespace(runtime=runtime, placement=SimpleNamespace(load_hosts=load_hosts))
+    reader = busy_machine_reader(target)  # type: ignore[arg-type]
+    assert (reader is ForeignCpu) == judged and (reader is None) != judged
