@@ -172,7 +172,8 @@ def test_scenario_contract(seeded_stack: LocalStack, tmp_path: Path, scenario_cl
         assert measured["ws_connections"].value > 0, record.data
         for step in record.data["steps"]:  # one in ten stalled, the rest read
             assert step["extra"]["stalled"] == step["load"] // 10, step
-            assert step["extra"]["api_cpu_s"] > 0 and step["extra"]["delivered"] > 0, step
+            # a short low step may cost the API less than one clock tick (10 ms) of CPU
+            assert step["extra"]["api_cpu_s"] >= 0 and step["extra"]["delivered"] > 0, step
         assert measured["ws_api_cpu_us_per_message"].valid, record.data
     if scenario.name == "soak":
         hold = record.data["hold"]["extra"]
@@ -204,6 +205,7 @@ def _assert_ladder_ran_to_its_end(steps: list[dict], users: Measurement) -> None
             assert not step["provisional"], step
             assert step["extra"]["requests"] >= MIN_VERDICT_REQUESTS or (
                 "judged on fewer" in step["detail"]
+                or (not step["passed"] and step["detail"].endswith("would fail"))
             ), step
     else:  # a lower bound: the ceiling held, or the load generator saturated
         last = steps[-1]
