@@ -251,13 +251,11 @@ class Window:
         held_s = moment - self.started
         if held_s < step_s:
             return False
-        if self.requests_started < MIN_VERDICT_REQUESTS and held_s < STEP_HOLD_MAX_S:
-            if certain_to_fail(self.times_ms, self.errors):
-                pass
-            elif climbing and self.passing():
-                self.provisional = True
-            else:
+        thin = self.requests_started < MIN_VERDICT_REQUESTS and held_s < STEP_HOLD_MAX_S
+        if thin and not certain_to_fail(self.times_ms, self.errors):
+            if not (climbing and self.passing()):
                 return False
+            self.provisional = True
         self.ended = moment
         return True
 
