@@ -10,7 +10,8 @@ narrows the gap. A step with fewer than MIN_VERDICT_REQUESTS requests is held lo
 (up to STEP_HOLD_MAX_S), unless what it has already fails any verdict on the minimum,
 or it is climbing and passes on what it has (then it is provisional). A step is judged
 EVAL_DELAY_S after it ends, so its slow requests can finish; one still running then
-has taken longer than the SLO and counts as slow. The steps are written to CHRONO_BENCH_SAMPLES_FILE when locust quits. As it is:
+has taken longer than the SLO and counts as slow. The steps are written to
+CHRONO_BENCH_SAMPLES_FILE when locust quits. As it is:
 
     locust -f scenarios/locustfiles/concurrency.py --host http://127.0.0.1:PORT --headless
 """
