@@ -120,6 +120,9 @@ class Sample(TypedDict):
     # "load-generator bound at 640 users".
     bound: NotRequired[Bound]
     bound_reason: NotRequired[str]
+    # A ladder's first load that failed: the true limit lies in [value, failed_at). The
+    # ratio's CI then spans each window's bracket (compare.stats.bracketed_ratio_interval).
+    failed_at: NotRequired[float]
     # How many requests stand behind a latency percentile.
     requests: NotRequired[int]
     # What the value cannot say by itself, e.g. why a ladder held no step.
@@ -178,6 +181,8 @@ class SummaryRow(TypedDict):
     after_median: float | None
     ratio: float | None  # after_median / before_median
     ci95: list[float] | None  # bootstrap 95 % CI of ratio, [low, high]
+    # Why ci95 is null: "before median is 0", "fewer than two windows a side", ...
+    ci_reason: NotRequired[str]
     p_value: float | None  # two-sided Mann-Whitney U
     verdict: Verdict
     expected: Expected | None
@@ -273,6 +278,8 @@ def _check_semantics(results: Results) -> None:
             raise ValueError(f"{where}.value: a valid sample needs a finite value")
         if "bound" in sample and not sample.get("bound_reason"):
             raise ValueError(f"{where}.bound_reason: a lower bound needs its reason")
+        if "failed_at" in sample and not sample["failed_at"] > sample["value"]:
+            raise ValueError(f"{where}.failed_at: a first failing load must lie above the value")
     for index, row in enumerate(results["summary"]):
         if row["metric"] not in METRICS:
             raise ValueError(f"summary[{index}].metric: unknown metric {row['metric']!r}")

@@ -30,6 +30,9 @@ class Measurement:
     # Only a lower bound, and why (a ladder that stopped at its ceiling or at the load
     # generator's limit); None: exact.
     bound_reason: str | None = None
+    # A ladder's first load that failed, when its value is exact: the true limit lies in
+    # [value, failed_at).
+    failed_at: float | None = None
     # How many requests stand behind a latency percentile.
     requests: int | None = None
     # What a value cannot say by itself: why a ladder held no step ("the first step missed

@@ -127,6 +127,7 @@ class ConcurrencyScenario:
         return [
             Measurement(
                 "concurrent_users", float(outcome.value), valid, record.invalid_reason,
-                bound_reason=outcome.bound_reason, requests=requests, note=note,
+                bound_reason=outcome.bound_reason, failed_at=outcome.bracket_top,
+                requests=requests, note=note,
             )
         ]  # fmt: skip

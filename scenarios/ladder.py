@@ -98,6 +98,11 @@ class Outcome:
     # the first load that missed its SLO, when one did
     failed_at: int | None = None
 
+    @property
+    def bracket_top(self) -> float | None:
+        """The first failing load of an exact value: its true limit lies below it."""
+        return float(self.failed_at) if self.bound is None and self.failed_at else None
+
 
 def saturated(cpu_samples_pct: Sequence[float]) -> bool:
     """Whether any one-second sample passed the saturation mark."""

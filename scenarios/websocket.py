@@ -156,7 +156,8 @@ class WebsocketScenario:
         )
         return [
             Measurement("ws_connections", float(outcome.value), reason is None, reason,
-                        bound_reason=outcome.bound_reason, note=note),
+                        bound_reason=outcome.bound_reason, failed_at=outcome.bracket_top,
+                        note=note),
             Measurement("ws_delivery_p99_ms", p99,
                         reason is None and math.isfinite(p99),
                         reason or (None if math.isfinite(p99) else "no step held"),

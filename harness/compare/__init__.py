@@ -15,6 +15,11 @@ Some samples are lower bounds (`bound: "lower"`: a ladder stopped at its ceiling
 the load generator's limit). A side's median is then a lower bound too when one of its
 bounded values lies at or below it. A verdict stands only where raising a bounded side
 could not overturn it: two bounded sides are never `no-change` but `inconclusive (both ≥)`.
+
+An exact ladder value is still a bracket: the limit lies between the step that held and
+the first that failed (`failed_at`). The ratio's CI then spans the brackets
+(stats.bracketed_ratio_interval), so windows that all land on one bisection point do not
+give an interval of width zero.
 """
 
 from harness.compare.pooled import (
@@ -22,7 +27,7 @@ from harness.compare.pooled import (
     Pooled,
     pool,
     pooled_percentile,
-    pooled_ratio_ci,
+    pooled_ratio_interval,
 )
 from harness.compare.power import (
     POWER,
@@ -39,13 +44,16 @@ from harness.compare.stats import (
     MIN_EFFECT,
     MIN_SAMPLES,
     Alternative,
+    Brackets,
     CompareConfig,
     MetricComparison,
+    bracketed_ratio_interval,
     compare,
     mann_whitney_p,
     median,
     median_ci,
     ratio_ci,
+    ratio_interval,
     ratio_of_medians,
     smallest_p,
 )
@@ -61,10 +69,12 @@ __all__ = [
     "POOLED_RESAMPLES",
     "POWER",
     "Alternative",
+    "Brackets",
     "CompareConfig",
     "MetricComparison",
     "Pooled",
     "bounded_verdict",
+    "bracketed_ratio_interval",
     "compare",
     "detectable_regression",
     "detectable_shift",
@@ -76,8 +86,9 @@ __all__ = [
     "median_is_lower_bound",
     "pool",
     "pooled_percentile",
-    "pooled_ratio_ci",
+    "pooled_ratio_interval",
     "ratio_ci",
+    "ratio_interval",
     "ratio_of_medians",
     "smallest_p",
     "summarize",

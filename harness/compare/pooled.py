@@ -28,16 +28,19 @@ def pooled_percentile(windows: Sequence[Sequence[float]], quantile: float) -> fl
     return float(pooled[max(0, math.ceil(quantile * pooled.size) - 1)])
 
 
-def pooled_ratio_ci(
+def pooled_ratio_interval(
     before: Sequence[Sequence[float]],
     after: Sequence[Sequence[float]],
     quantile: float,
     config: CompareConfig = CompareConfig(),
-) -> tuple[float, float] | None:
-    """Bootstrap CI of after / before pooled percentiles, resampling whole windows."""
+) -> tuple[float, float] | str:
+    """Bootstrap CI of after / before pooled percentiles, resampling whole windows; or why
+    there is none."""
+    if len(before) < 2 or len(after) < 2:
+        return "fewer than two windows a side"
     ratios = pooled_ratio_draws(before, after, quantile, config)
     if ratios.size == 0:
-        return None
+        return "the before's pooled percentile is 0 in every resample"
     tail = (1 - config.confidence) / 2 * 100
     low, high = np.percentile(ratios, [tail, 100 - tail])
     return float(low), float(high)
@@ -139,7 +142,9 @@ def pool(
             verdict = "improved" if (after_p < before_p) == (better == "lower") else "regressed"
         else:
             verdict = "no-change"
+    interval = pooled_ratio_interval(before, after, quantile, config)
+    ci, ci_reason = (None, interval) if isinstance(interval, str) else (interval, None)
     return replace(
         result, before_median=before_p, after_median=after_p, ratio=ratio,
-        ci95=pooled_ratio_ci(before, after, quantile, config), verdict=verdict, reason=reason,
+        ci95=ci, verdict=verdict, reason=reason, ci_reason=ci_reason,
     )  # fmt: skip

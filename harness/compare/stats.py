@@ -27,6 +27,18 @@ FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
+class Brackets:
+    """One side's windows as brackets: each true value lies in [values[i], upper[i]]."""
+
+    values: Sequence[float]
+    upper: Sequence[float]
+
+    @property
+    def exact(self) -> bool:
+        return all(u == v for v, u in zip(self.values, self.upper, strict=True))
+
+
+@dataclass(frozen=True)
 class CompareConfig:
     alpha: float = ALPHA
     min_effect: float = MIN_EFFECT
@@ -49,6 +61,8 @@ class MetricComparison:
     p_value: float | None
     verdict: Verdict
     reason: str | None = None
+    # Why ci95 is None, when it is.
+    ci_reason: str | None = None
 
 
 def float_array(values: Iterable[float]) -> FloatArray:
@@ -73,16 +87,19 @@ def _ratio_statistic(before: FloatArray, after: FloatArray, axis: int = -1) -> F
     return ratio
 
 
-def ratio_ci(
+def ratio_interval(
     before: Sequence[float], after: Sequence[float], config: CompareConfig = CompareConfig()
-) -> tuple[float, float] | None:
-    """Bootstrap CI of the ratio of medians (independent resampling of each side).
+) -> tuple[float, float] | str:
+    """Bootstrap CI of the ratio of medians (independent resampling of each side), or why
+    there is none.
 
     Percentile intervals rather than BCa: with a handful of samples the median's bootstrap
     distribution is lumpy and BCa's acceleration estimate turns unstable (NaN bounds).
     """
-    if len(before) < 2 or len(after) < 2 or median(before) == 0:
-        return None
+    if len(before) < 2 or len(after) < 2:
+        return "fewer than two windows a side"
+    if median(before) == 0:
+        return "before median is 0"
     # A before with windows of 0 gives some resamples an infinite ratio; scipy's standard
     # error of them warns (inf - inf), and the bounds below say so instead.
     with np.errstate(invalid="ignore"):
@@ -98,8 +115,38 @@ def ratio_ci(
         )
     low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
     if not (math.isfinite(low) and math.isfinite(high)):
-        return None  # some resample had a before median of 0
+        return "some of the before's windows are 0, so resampled ratios are unbounded"
     return low, high
+
+
+def ratio_ci(
+    before: Sequence[float], after: Sequence[float], config: CompareConfig = CompareConfig()
+) -> tuple[float, float] | None:
+    """ratio_interval's bounds; None where it has none."""
+    interval = ratio_interval(before, after, config)
+    return None if isinstance(interval, str) else interval
+
+
+def bracketed_ratio_interval(
+    before: Brackets, after: Brackets, config: CompareConfig = CompareConfig()
+) -> tuple[float, float] | str:
+    """The ratio's CI when each window's true value is known only to lie in a bracket
+    [value, upper] (a ladder's last step that held and its first that failed).
+
+    In every resample the ratio of medians can only rise with an after value and only fall
+    with a before value, and the resamples draw the same windows whatever the values (a
+    fixed seed, the same sizes), so each percentile bound is monotone in the values too.
+    The interval from the afters' lows over the befores' highs to the afters' highs over
+    the befores' lows therefore holds the interval of any true values within the brackets;
+    with every window on the same bisection point, the values alone would give a width of
+    zero."""
+    low = ratio_interval(before.upper, after.values, config)
+    high = ratio_interval(before.values, after.upper, config)
+    if isinstance(high, str):
+        return high
+    if isinstance(low, str):
+        return low
+    return low[0], high[1]
 
 
 def median_ci(
@@ -146,8 +193,14 @@ def compare(
     after: Sequence[float],
     better: Literal["lower", "higher"],
     config: CompareConfig = CompareConfig(),
+    *,
+    before_upper: Sequence[float] | None = None,
+    after_upper: Sequence[float] | None = None,
 ) -> MetricComparison:
-    """Compare valid samples of one metric; the verdict follows the module's rules."""
+    """Compare valid samples of one metric; the verdict follows the module's rules.
+
+    `before_upper` / `after_upper`, where given, bound each window's true value from above
+    (a ladder's first failing step): the CI is then bracketed_ratio_interval's."""
     n_before, n_after = len(before), len(after)
     if min(n_before, n_after) < config.min_samples:
         return MetricComparison(
@@ -161,10 +214,17 @@ def compare(
             "inconclusive",
             f"too few valid samples ({n_before} before, {n_after} after; "
             f"needs {config.min_samples} each)",
+            "too few valid samples",
         )
     before_median, after_median = median(before), median(after)
     ratio = ratio_of_medians(before, after)
-    ci = ratio_ci(before, after, config)
+    sides = Brackets(before, before_upper or before), Brackets(after, after_upper or after)
+    interval = (
+        ratio_interval(before, after, config)
+        if all(side.exact for side in sides)
+        else bracketed_ratio_interval(*sides, config)
+    )
+    ci, ci_reason = (None, interval) if isinstance(interval, str) else (interval, None)
     p = mann_whitney_p(before, after)
     verdict: Verdict
     reason = None
@@ -183,5 +243,5 @@ def compare(
         else:
             verdict = "no-change"
     return MetricComparison(
-        n_before, n_after, before_median, after_median, ratio, ci, p, verdict, reason
+        n_before, n_after, before_median, after_median, ratio, ci, p, verdict, reason, ci_reason
     )

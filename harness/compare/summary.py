@@ -55,6 +55,11 @@ def summarize(
     values: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(
         lambda: {"before": [], "after": []}
     )
+    # per value, the top of its bracket (a ladder's first failing load; the value itself
+    # when exact), in the same order
+    uppers: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(
+        lambda: {"before": [], "after": []}
+    )
     # per value, the reason it is a lower bound ("" when exact), in the same order
     bounds: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(
         lambda: {"before": [], "after": []}
@@ -75,13 +80,16 @@ def summarize(
             behind[sample["variant"]] += sample["requests"]
         if sample["valid"]:
             group[sample["variant"]].append(sample["value"])
+            uppers[key][sample["variant"]].append(sample.get("failed_at", sample["value"]))
             why = sample.get("bound_reason", "") if sample.get("bound") == LOWER else ""
             bounds[key][sample["variant"]].append(why)
     failed = {v["optimization"]: v["detail"] for v in verification if not v["passed"]}
     rows: list[SummaryRow] = []
     for (optimization, metric_id), group in values.items():
         metric = METRICS[metric_id]
-        result = compare(group["before"], group["after"], metric.better, config)
+        tops = uppers[(optimization, metric_id)]
+        result = compare(group["before"], group["after"], metric.better, config,
+                         before_upper=tops["before"], after_upper=tops["after"])  # fmt: skip
         windows = (pooled or {}).get((optimization, metric_id), {})
         pooling = (
             metric.pooled_quantile is not None
@@ -106,6 +114,8 @@ def summarize(
             "n_before": result.n_before,
             "n_after": result.n_after,
         }
+        if result.ci95 is None and result.ci_reason:
+            row["ci_reason"] = result.ci_reason
         if pooling:
             row["requests_before"] = sum(len(w) for w in windows["before"])
             row["requests_after"] = sum(len(w) for w in windows["after"])

@@ -100,7 +100,8 @@ def expectation_verdict(metric: Metric, row: SummaryRow) -> str:
     if claim.kind == "target":
         reached = row["after_median"] is not None and row["after_median"] >= claim.amount
     elif ci is None:
-        return f"not measured: no confidence interval ({_no_ci_reason(row)})"
+        why = row.get("ci_reason", "the run did not record why")
+        return f"not measured: no confidence interval ({why})"
     elif claim.kind == "reduction":
         reached = ci[1] <= 1 - claim.amount
     else:
@@ -108,16 +109,6 @@ def expectation_verdict(metric: Metric, row: SummaryRow) -> str:
     if row["verdict"] == "improved" and reached:
         return "met"
     return f"missed: {row['verdict']}, claim {metric.improvement}"
-
-
-def _no_ci_reason(row: SummaryRow) -> str:
-    """Why a ratio has no interval: a before median of 0, or windows of 0 among the
-    before's, which make some resampled ratios infinite (compare.stats.ratio_ci)."""
-    if not row["before_median"]:
-        return "before median is 0"
-    if min(row.get("n_before", 0), row.get("n_after", 0)) < 2:
-        return "fewer than two windows a side"
-    return "some of the before's windows are 0, so resampled ratios are unbounded"
 
 
 # Metrics with a physical ceiling under the scrape's upstream profile, and the key of

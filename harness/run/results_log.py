@@ -190,6 +190,8 @@ def to_samples(destination: Destination, repeat: int, measured: Measured) -> lis
             if m.bound_reason is not None:
                 sample["bound"] = LOWER
                 sample["bound_reason"] = m.bound_reason
+            if m.failed_at is not None:
+                sample["failed_at"] = m.failed_at
             if m.requests is not None:
                 sample["requests"] = m.requests
             if m.note is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.compare import pooled_percentile, pooled_ratio_ci, summarize
+from harness.compare import pooled_percentile, pooled_ratio_interval, summarize
 from harness.compare.pooled import bucket_width_ms, interpolated_percentile
 from harness.results import LATENCIES_DIR, dump_window_file, pooled_latencies, window_file
 from tests.report.synthetic import samples_for
@@ -46,10 +46,19 @@ def test_pooled_summary_row_says_how_many_requests_stand_behind_it(tmp_path: Pat
 def test_the_bootstrap_over_windows_widens_with_drift_between_windows() -> None:
     steady = [window(100, 200) for _ in range(4)]
     drifting = [window(100 * k, 200 * k) for k in (1, 1.5, 2, 2.5)]
-    tight = pooled_ratio_ci(steady, steady, 0.95)
-    wide = pooled_ratio_ci(steady, drifting, 0.95)
-    assert tight is not None and wide is not None
+    tight = pooled_ratio_interval(steady, steady, 0.95)
+    wide = pooled_ratio_interval(steady, drifting, 0.95)
+    assert not isinstance(tight, str) and not isinstance(wide, str)
     assert tight[1] - tight[0] < wide[1] - wide[0]
+
+
+def test_a_missing_pooled_interval_says_why() -> None:
+    one = [window(100, 200)]
+    assert pooled_ratio_interval(one, one * 3, 0.95) == "fewer than two windows a side"
+    zeros = [[0.0] * 50 for _ in range(3)]
+    assert pooled_ratio_interval(zeros, [window(100, 200)] * 3, 0.95) == (
+        "the before's pooled percentile is 0 in every resample"
+    )
 
 
 def test_the_interpolated_percentile_reads_between_locusts_buckets() -> None:
