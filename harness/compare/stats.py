@@ -4,6 +4,7 @@ bootstrap CI, the Mann-Whitney U test, and the verdict they give together."""
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -100,9 +101,11 @@ def ratio_interval(
         return "fewer than two windows a side"
     if median(before) == 0:
         return "before median is 0"
-    # A before with windows of 0 gives some resamples an infinite ratio; scipy's standard
-    # error of them warns (inf - inf), and the bounds below say so instead.
-    with np.errstate(invalid="ignore"):
+    # A before with windows of 0 gives some resamples an infinite ratio, or none at all
+    # (0 / 0) where the after has them too; numpy and scipy warn of them (inf - inf, NaN
+    # bounds), and the bounds below say so instead.
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
         result = stats.bootstrap(
             (float_array(before), float_array(after)),
             _ratio_statistic,

@@ -100,3 +100,15 @@ def test_summary_uses_valid_samples_only_and_flags_broken():
     assert "GET /projects/ differs" in rows["db_indexes"]["reason"]
     # what the runner will write validates against schema 1
     validate_results(make_results(samples, verification))
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize(
+    "after",
+    [
+        [1.0] * 4,  # resamples with a before median of 0: an infinite ratio
+        [0.0] * 4,  # ... and of 0 / 0: no ratio at all (scipy's DegenerateDataWarning)
+    ],
+)
+def test_a_before_with_windows_of_0_has_no_interval_and_no_warning(after):
+    assert ratio_ci([0.0, 0.0, 1.0, 1.0], after) is None
