@@ -14,13 +14,16 @@ them too); connections indexed by user and by channel, so a message costs the
 connections it goes to rather than a scan of all of them; and a per-user, per-channel
 rate limit that coalesces: a message arriving within the interval replaces the pending
 one and goes out when the interval ends, so the last progress update is delayed, never
-lost (the report's limiter dropped it).
+lost (the report's limiter dropped it). The bounded manager serializes a message once for
+all the connections it goes to (the same text Starlette's send_json writes), where the
+original serialized it again for each connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -43,8 +46,16 @@ class Client:
     ws: WebSocket
     user_id: int
     channel: str
-    queue: asyncio.Queue[dict[str, Any]]
+    # What waits to be sent: messages (dicts) in the unbounded manager, their JSON text in
+    # the bounded one (see encode).
+    queue: asyncio.Queue[Any]
     sender: asyncio.Task[None] | None = None
+    send_expired: bool = False  # the bounded manager's send timeout fired
+
+
+def encode(message: dict[str, Any]) -> str:
+    """The text Starlette's WebSocket.send_json sends for `message`."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
 class ConnectionManager(Protocol):
@@ -53,6 +64,10 @@ class ConnectionManager(Protocol):
         ...
 
     async def disconnect(self, client: Client) -> None: ...
+
+    async def reply(self, client: Client, message: dict[str, Any]) -> None:
+        """Queue a message for one connection (the answer to its ping)."""
+        ...
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None: ...
 
@@ -88,6 +103,9 @@ class UnboundedManager:
         if client.sender is not None:
             client.sender.cancel()
 
+    async def reply(self, client: Client, message: dict[str, Any]) -> None:
+        await client.queue.put(message)
+
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
         for client in self.clients:
             if client.channel == channel:
@@ -100,7 +118,7 @@ class UnboundedManager:
 @dataclass
 class _Pending:
     last_sent_s: float = 0.0
-    message: dict[str, Any] | None = None
+    text: str | None = None  # the message waiting for the interval to end, encoded
     flush: asyncio.TimerHandle | None = None
 
 
@@ -138,22 +156,43 @@ class BoundedManager:
         while True:
             await asyncio.sleep(self.heartbeat_s)
             now = datetime.now(UTC).isoformat()
-            ping: dict[str, Any] = {"type": "ping", "data": {}, "timestamp": now}
+            ping = encode({"type": "ping", "data": {}, "timestamp": now})
             for clients in list(self.by_user.values()):
                 for client in list(clients):
                     self._enqueue(client, ping)
 
     async def _drain(self, client: Client) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            message = await client.queue.get()
             try:
-                await asyncio.wait_for(client.ws.send_json(message), self.send_timeout_s)
-            except Exception:  # timeout or a dead socket: drop the connection, not the loop
-                WS_MESSAGES_DROPPED.labels("send_failed").inc()
-                await self._forget(client)
-                with contextlib.suppress(Exception):
-                    await client.ws.close(code=POLICY_VIOLATION, reason="send timeout")
-                return
+                text = await client.queue.get()
+                # A timer that cancels this task rather than asyncio.wait_for, which wraps
+                # every send in a task of its own: about five times the timer's CPU.
+                timer = loop.call_later(self.send_timeout_s, self._expire, client)
+                try:
+                    await client.ws.send_text(text)
+                finally:
+                    timer.cancel()
+                continue
+            except asyncio.CancelledError:
+                if not client.send_expired:
+                    raise  # disconnect() cancelled the sender
+                if (task := asyncio.current_task()) is not None:
+                    task.uncancel()
+            except Exception:  # a dead socket: drop the connection, not the loop
+                pass
+            WS_MESSAGES_DROPPED.labels("send_failed").inc()
+            await self._forget(client)
+            with contextlib.suppress(Exception):
+                await client.ws.close(code=POLICY_VIOLATION, reason="send timeout")
+            return
+
+    @staticmethod
+    def _expire(client: Client) -> None:
+        """The send timeout: the sender's send is cancelled, and the connection closed."""
+        client.send_expired = True
+        if client.sender is not None:
+            client.sender.cancel()
 
     async def _forget(self, client: Client) -> None:
         mine = self.by_user.get(client.user_id, set())
@@ -179,21 +218,28 @@ class BoundedManager:
         if client.sender is not None and client.sender is not asyncio.current_task():
             client.sender.cancel()
 
-    async def publish(self, channel: str, message: dict[str, Any]) -> None:
-        for user_id in {c.user_id for c in self.by_channel.get(channel, ())}:
-            self._rate_limited(channel, user_id, message)
+    async def reply(self, client: Client, message: dict[str, Any]) -> None:
+        await client.queue.put(encode(message))
 
-    def _rate_limited(self, channel: str, user_id: int, message: dict[str, Any]) -> None:
+    async def publish(self, channel: str, message: dict[str, Any]) -> None:
+        user_ids = {c.user_id for c in self.by_channel.get(channel, ())}
+        if not user_ids:  # another process's connections (the relay sends it everything)
+            return
+        text = encode(message)
+        for user_id in user_ids:
+            self._rate_limited(channel, user_id, text)
+
+    def _rate_limited(self, channel: str, user_id: int, text: str) -> None:
         state = self._pending.setdefault((channel, user_id), _Pending())
         now = time.monotonic()
         wait_s = state.last_sent_s + self.min_interval_s - now
         if wait_s <= 0 and state.flush is None:
             state.last_sent_s = now
-            self._deliver(channel, user_id, message)
+            self._deliver(channel, user_id, text)
             return
-        if state.message is not None:
+        if state.text is not None:
             WS_MESSAGES_DROPPED.labels("coalesced").inc()
-        state.message = message
+        state.text = text
         if state.flush is None:
             state.flush = asyncio.get_running_loop().call_later(
                 max(wait_s, 0), self._flush, channel, user_id
@@ -204,22 +250,22 @@ class BoundedManager:
         if state is None:
             return
         state.flush = None
-        if state.message is not None:
+        if state.text is not None:
             state.last_sent_s = time.monotonic()
-            message, state.message = state.message, None
-            self._deliver(channel, user_id, message)
+            text, state.text = state.text, None
+            self._deliver(channel, user_id, text)
 
-    def _deliver(self, channel: str, user_id: int, message: dict[str, Any]) -> None:
+    def _deliver(self, channel: str, user_id: int, text: str) -> None:
         for client in self.by_channel.get(channel, set()):
             if client.user_id == user_id:
-                self._enqueue(client, message)
+                self._enqueue(client, text)
 
     @staticmethod
-    def _enqueue(client: Client, message: dict[str, Any]) -> None:
+    def _enqueue(client: Client, text: str) -> None:
         if client.queue.full():
             client.queue.get_nowait()
             WS_MESSAGES_DROPPED.labels("queue_full").inc()
-        client.queue.put_nowait(message)
+        client.queue.put_nowait(text)
 
     def connection_count(self) -> int:
         return sum(len(clients) for clients in self.by_user.values())

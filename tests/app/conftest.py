@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 
 from app.core.config import SWITCHES, Settings
@@ -17,6 +19,7 @@ from app.seed import BENCH_EMAIL, BENCH_PASSWORD, OTHER_EMAILS, seed
 JWT_SECRET = secrets.token_urlsafe(48)
 ALL_OFF = dict.fromkeys(SWITCHES, False)
 ALL_ON = dict.fromkeys(SWITCHES, True)
+SUBSCRIBE_WAIT_S = 5.0
 
 
 @pytest.fixture(scope="session")
@@ -89,4 +92,31 @@ def register(client: TestClient, email: str, password: str = "password-123") -> 
     return login(client, email, password)
 
 
-__all__ = ["ALL_OFF", "ALL_ON", "BENCH_EMAIL", "OTHER_EMAILS", "login", "register"]
+@pytest.fixture
+def ws_env(empty_dsn, client_for, redis_url):
+    def build(**switches):
+        client = client_for(empty_dsn, **switches)
+        headers = register(client, f"ws{time.monotonic_ns()}@example.com")
+        token = headers["Authorization"].removeprefix("Bearer ")
+        user_id = client.get("/api/v1/auth/me", headers=headers).json()["id"]
+        return client, headers, token, user_id
+
+    return build, redis.Redis.from_url(redis_url.rsplit("/", 1)[0] + "/0")
+
+
+def wait_for_relay(broker: redis.Redis) -> None:
+    deadline = time.monotonic() + SUBSCRIBE_WAIT_S
+    while broker.execute_command("PUBSUB", "NUMPAT") < 2:
+        assert time.monotonic() < deadline, "the progress relay never subscribed"
+        time.sleep(0.02)
+
+
+__all__ = [
+    "ALL_OFF",
+    "ALL_ON",
+    "BENCH_EMAIL",
+    "OTHER_EMAILS",
+    "login",
+    "register",
+    "wait_for_relay",
+]

@@ -3,35 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import time
 
 import pytest
-import redis
 from starlette.websockets import WebSocketDisconnect
 
 from app.ws.relay import publish_progress
-from tests.app.conftest import register
-
-SUBSCRIBE_WAIT_S = 5.0
-
-
-@pytest.fixture
-def ws_env(empty_dsn, client_for, redis_url):
-    def build(**switches):
-        client = client_for(empty_dsn, **switches)
-        headers = register(client, f"ws{time.monotonic_ns()}@example.com")
-        token = headers["Authorization"].removeprefix("Bearer ")
-        user_id = client.get("/api/v1/auth/me", headers=headers).json()["id"]
-        return client, headers, token, user_id
-
-    return build, redis.Redis.from_url(redis_url.rsplit("/", 1)[0] + "/0")
-
-
-def wait_for_relay(broker: redis.Redis) -> None:
-    deadline = time.monotonic() + SUBSCRIBE_WAIT_S
-    while broker.execute_command("PUBSUB", "NUMPAT") < 2:
-        assert time.monotonic() < deadline, "the progress relay never subscribed"
-        time.sleep(0.02)
+from tests.app.conftest import wait_for_relay
 
 
 def closed_with(ws) -> int:

@@ -43,7 +43,7 @@ async def _serve(ws: WebSocket, context: ContextDep, user: TokenUser, channel: s
         while True:
             text = await ws.receive_text()
             if text.strip().lower() in {"ping", '{"type":"ping"}', '{"type": "ping"}'}:
-                await client.queue.put(envelope("pong", {}))
+                await context.ws.reply(client, envelope("pong", {}))
     except WebSocketDisconnect:
         pass
     finally:
