@@ -33,6 +33,7 @@ from harness.collect.cpu import group_cpu_seconds
 from harness.run.session import LOCAL_HOST, stack_directory
 from harness.runtime.placement import plan_placement
 from harness.runtime.runtimes import StackSpec, running_stack
+from harness.runtime.signals import exit_on_signals
 from harness.runtime.variants import BASELINE, parse_optimizations
 from scenarios.profiles import get_profile
 from scenarios.registry import corpus_for, upstream_for
@@ -147,4 +148,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with exit_on_signals():  # SIGTERM stops the stack as Ctrl-C does
+        main()
