@@ -73,6 +73,10 @@ ISOLATE_LEFT_OUT = (
     "measured end to end only: its scenarios ({scenarios}) take too long a window for this "
     "run to measure it alone too (chrono-bench run --mode isolate --optimizations ID does)"
 )
+ISOLATE_NOT_CHOSEN = (
+    "measured end to end only: this run measures alone only {chosen} "
+    "(chrono-bench run --mode isolate --optimizations ID measures it alone)"
+)
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,10 @@ class RunOptions:
     # the scenarios the isolate mode runs (None: every one available); the demo measures
     # each optimization alone only where a window takes seconds, the rest end to end
     isolate_scenarios: tuple[str, ...] | None = None
+    # the optimizations the isolate mode measures alone (None: every one it can); the
+    # demo leaves those whose quick windows cannot tell them from the baseline to the
+    # end-to-end run
+    isolate_optimizations: tuple[str, ...] | None = None
     # only these scenarios run (None: the profile's); `run --scenarios`
     scenarios: tuple[str, ...] | None = None
 
@@ -209,12 +217,9 @@ class BenchmarkSession:
         self.mode_scenarios = [self._mode_scenarios(mode) for mode in self.modes]
         # per mode, what it leaves out besides what the runtime cannot measure
         self.mode_not_measured = [
-            {**self.not_measured, **{
-                o: ISOLATE_LEFT_OUT.format(scenarios=", ".join(measured_by(o, self.scenarios)))
-                for o in measurable if not measured_by(o, scenarios)
-            }}
-            for scenarios in self.mode_scenarios
-        ]  # fmt: skip
+            {**self.not_measured, **self._left_to_endtoend(mode, scenarios, measurable)}
+            for mode, scenarios in zip(self.modes, self.mode_scenarios, strict=True)
+        ]
         self.runs = [
             run_comparisons(mode, whole if mode in WHOLE_MODES else
                             [o for o in measurable if o not in left_out])
@@ -254,6 +259,23 @@ class BenchmarkSession:
                 f"{', '.join(known)}"
             )
         return chosen
+
+    def _left_to_endtoend(
+        self, mode: Mode, scenarios: list[str], measurable: list[str]
+    ) -> dict[str, str]:
+        """What a mode measures no window of (the isolate run: what the end-to-end run
+        measures instead), and why."""
+        left_out = {
+            o: ISOLATE_LEFT_OUT.format(scenarios=", ".join(measured_by(o, self.scenarios)))
+            for o in measurable if not measured_by(o, scenarios)
+        }  # fmt: skip
+        chosen = self.options.isolate_optimizations
+        if mode == "isolate" and chosen is not None:
+            left_out |= {
+                o: ISOLATE_NOT_CHOSEN.format(chosen=", ".join(chosen))
+                for o in measurable if o not in chosen and o not in left_out
+            }  # fmt: skip
+        return left_out
 
     def _mode_scenarios(self, mode: Mode) -> list[str]:
         wanted = self.options.isolate_scenarios

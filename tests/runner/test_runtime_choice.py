@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.cli.bench_commands import DEMO_ISOLATE_OPTIMIZATIONS, DEMO_ISOLATE_SCENARIOS
 from harness.errors import UserError
 from harness.run.session import BenchmarkSession, RunOptions
 from harness.runtime.runtimes import UNAVAILABLE_SCENARIOS
@@ -129,6 +130,23 @@ def test_the_demo_measures_long_scenarios_end_to_end_only() -> None:
     assert scenarios_alone == {"api", "frontend"}  # async_db's concurrency ladder is not
     scenarios_all = {name for window_set in run.plan for name in window_set.scenarios()}
     assert {"scrape", "concurrency", "websocket", "soak"} <= scenarios_all
+
+
+def test_the_demo_measures_alone_only_the_optimizations_it_names() -> None:
+    """isolate_optimizations keeps the isolate run to those; the rest are measured end to
+    end (the after is still all on) and named, with the reason, in not_measured."""
+    run = session(modes=("endtoend", "isolate"), isolate_scenarios=DEMO_ISOLATE_SCENARIOS,
+                  isolate_optimizations=DEMO_ISOLATE_OPTIMIZATIONS)  # fmt: skip
+    endtoend, isolate = run.runs
+    assert [pair.optimization for pair in endtoend] == ["all"]
+    assert {pair.optimization for pair in isolate} == set(DEMO_ISOLATE_OPTIMIZATIONS)
+    left_out = run.mode_not_measured[1]
+    assert "this run measures alone only stats_aggregate" in left_out["db_indexes"]
+    assert "take too long a window" in left_out["celery_tuning"]  # the scenarios' reason
+    assert "db_indexes" not in run.mode_not_measured[0]
+    variants = {window_set.variant for window_set in run.plan}
+    assert len(variants) == 2 + len(DEMO_ISOLATE_OPTIMIZATIONS)  # baseline, all, each alone
+    assert {frozenset({"db_indexes"}), frozenset({"pg_tuning"})}.isdisjoint(variants)
 
 
 def test_scenarios_narrows_a_run_and_names_what_it_leaves_out() -> None:
