@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -30,6 +31,7 @@ from scenarios.profiles import get_profile
 ISOLATE = comparisons("isolate", ["stats_aggregate", "redis_cache", "ws_manager"])
 ENDTOEND = comparisons("endtoend", ["stats_aggregate", "redis_cache", "ws_manager"])
 STATS_ALONE = comparisons("isolate", ["stats_aggregate"])
+WARM_UP_SLEEP_S = 0.2
 
 
 class FakeClock:
@@ -111,7 +113,9 @@ def fake_prober(wrong: set[tuple[str, bool]] = frozenset()) -> Prober:
 
         return probe
 
-    prober = Prober({o: probe_of(o) for o in ("stats_aggregate", "redis_cache", "ws_manager")})
+    prober = Prober(
+        {o: probe_of(o) for o in ("stats_aggregate", "redis_cache", "ws_manager", "frontend_split")}
+    )
     prober.cross_check = lambda: prober._timed(lambda c: Reading(True, "app 1, pg 1"))
     return prober
 
@@ -136,12 +140,14 @@ class FakeMachine:
 
 
 def _run(tmp_path: Path, runs, repeats: int, verifier=None, invalid: set[int] = frozenset(),
-         prober=None, machine=None):  # fmt: skip
+         prober=None, machine=None, patch=None):  # fmt: skip
     clock = FakeClock()
     stack = FakeStack()
     scenarios = {name: FakeScenario(name, clock, invalid if name == "api" else set())
                  for name in ("api", "concurrency", "scrape", "websocket", "soak",
                               "frontend")}  # fmt: skip
+    if patch is not None:
+        patch(scenarios)
     logs = []
     for index, _ in enumerate(runs):
         header = {
@@ -185,6 +191,29 @@ def test_every_variant_switch_is_followed_by_the_same_warm_up(tmp_path: Path) ->
     assert len(switches) == 2 * 4
     assert scenarios["websocket"].warm_ups == [v for v in switches if "redis_cache" not in v
                                                and "stats_aggregate" not in v]  # fmt: skip
+
+
+def test_the_warm_ups_after_a_switch_run_side_by_side(tmp_path: Path) -> None:
+    """The request mix and a scenario's own warm-up (the frontend's page load) overlap:
+    one after another they added a page load to every switch."""
+    spans: dict[str, list[tuple[float, float]]] = {"api": [], "frontend": []}
+
+    def slow_warm_up(name: str):
+        def warm_up(target, profile, out_dir) -> None:
+            started = time.monotonic()
+            time.sleep(WARM_UP_SLEEP_S)
+            spans[name].append((started, time.monotonic()))
+
+        return warm_up
+
+    def patch(scenarios) -> None:
+        for name in spans:
+            scenarios[name].warm_up = slow_warm_up(name)
+
+    _run(tmp_path, [comparisons("isolate", ["frontend_split"])], repeats=1, patch=patch)
+    assert len(spans["api"]) == len(spans["frontend"]) == 2  # baseline, then the split
+    for (api_start, api_end), (page_start, page_end) in zip(*spans.values(), strict=True):
+        assert page_start < api_end and api_start < page_end
 
 
 def test_endtoend_and_isolate_share_the_baseline_windows() -> None:
