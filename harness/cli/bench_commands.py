@@ -21,6 +21,7 @@ from harness.cli.app import (
     err_console,
     log_to_stderr,
 )  # fmt: skip
+from harness.results import Results, load_results
 
 DEMO_HOST = "@local"
 DEMO_BUNDLE_DIR = Path(".run/bundle")
@@ -70,6 +71,8 @@ def _demo_benchmark(inventory: Path) -> None:
     # The figures first: they stand even if drawing the report fails.
     for run_dir in run_dirs:
         print_summary(console, run_dir)
+        for line in left_out_lines(load_results(run_dir)):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
         console.print(f"results: {run_dir / 'results.json'}", markup=False, soft_wrap=True)
     # one report, in the end-to-end run's folder (reports/latest), each optimization
     # alone from the isolate run after the report's ten rows
@@ -77,6 +80,18 @@ def _demo_benchmark(inventory: Path) -> None:
     files = write_report(run_dirs[0], run_dirs[1:])
     console.print(f"report: {files.html} (summary: {files.summary}), written in "
                   f"{time.monotonic() - started:.1f} s", markup=False, soft_wrap=True)  # fmt: skip
+
+
+def left_out_lines(results: Results) -> list[str]:
+    """What a run left unmeasured, one line per reason with its optimizations (the demo's
+    isolate run: those it measures end to end only, and how to measure them alone)."""
+    by_reason: dict[str, list[str]] = {}
+    for optimization, why in results["environment"].get("not_measured", {}).items():
+        by_reason.setdefault(why, []).append(optimization)
+    return [
+        f"not measured in this {results['mode']} run: {', '.join(names)}: {why}"
+        for why, names in by_reason.items()
+    ]
 
 
 @app.command("run")

@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli.bench_commands import DEMO_ISOLATE_OPTIMIZATIONS, DEMO_ISOLATE_SCENARIOS
+from harness.cli.bench_commands import (
+    DEMO_ISOLATE_OPTIMIZATIONS,
+    DEMO_ISOLATE_SCENARIOS,
+    left_out_lines,
+)
 from harness.errors import UserError
 from harness.run.session import BenchmarkSession, RunOptions
 from harness.runtime.runtimes import UNAVAILABLE_SCENARIOS
@@ -147,6 +151,21 @@ def test_the_demo_measures_alone_only_the_optimizations_it_names() -> None:
     variants = {window_set.variant for window_set in run.plan}
     assert len(variants) == 2 + len(DEMO_ISOLATE_OPTIMIZATIONS)  # baseline, all, each alone
     assert {frozenset({"db_indexes"}), frozenset({"pg_tuning"})}.isdisjoint(variants)
+
+
+def test_the_demo_prints_what_it_does_not_measure_alone_and_why() -> None:
+    """Under the isolate run's table: every optimization it leaves out, grouped by reason,
+    with the command that measures it alone; nothing when nothing is left out."""
+    run = session(modes=("endtoend", "isolate"), isolate_scenarios=DEMO_ISOLATE_SCENARIOS,
+                  isolate_optimizations=DEMO_ISOLATE_OPTIMIZATIONS)  # fmt: skip
+    results = {"mode": "isolate", "environment": {"not_measured": run.mode_not_measured[1]}}
+    lines = left_out_lines(results)  # type: ignore[arg-type]
+    named = {o for line in lines for o in line.split(": ")[1].split(", ")}
+    assert named == run.mode_not_measured[1].keys()
+    assert "db_indexes" in named and "stats_aggregate" not in named
+    [chosen] = [line for line in lines if "db_indexes" in line]
+    assert "async_db" in chosen and "--mode isolate --optimizations ID" in chosen
+    assert left_out_lines({"mode": "endtoend", "environment": {}}) == []  # type: ignore[arg-type]
 
 
 def test_scenarios_narrows_a_run_and_names_what_it_leaves_out() -> None:
