@@ -55,7 +55,7 @@ PROFILES = {
         # Four per variant: the fewest with which a rank test can reach p < 0.05.
         repeats=4,
         warmup_s=2.0,
-        # Short windows of few users (a round of the demo visits 13 variants, and the N+1
+        # Short windows of few users (a round of the demo visits 5 variants, and the N+1
         # "before" serves one project list in seconds: 20 users queue for half a minute),
         # so the percentiles pool the four rounds' requests; `full` has the target's 20.
         api_users=4,
@@ -67,10 +67,10 @@ PROFILES = {
         users_ladder=LadderSpec(start=1, factor=2, ceiling=4096, bisect=False),
         users_step_s=1.5,
         scrape_domains=4,
-        # 80 pages a domain in the archive (160 until session 8, whose scrape windows took 20 s
-        # before and 32 s after: 200 s of the demo): the rate is taken between the first
-        # and the last indexing moment, so halving the pages halves the window, not the
-        # rate; 458 stored pages a window stand behind it instead of 941.
+        # 80 pages a domain in the archive (160 until session 8, whose scrape windows took
+        # 20 s before and 32 s after: 200 s of the demo): the rate is taken between the
+        # first and the last indexing moment, so halving the pages halves the window, not
+        # the rate; 458 stored pages a window stand behind it instead of 941.
         scrape_pages_per_domain=80,
         scrape_timeout_s=90.0,
         scrape_time_factor=10.0,
