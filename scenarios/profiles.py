@@ -77,7 +77,7 @@ PROFILES = {
         # a lean ladder for the demo: 10, 40, 160, 640 (full climbs to 10240 and bisects)
         ws_ladder=LadderSpec(start=10, factor=4, ceiling=640, bisect=False, unit="connections"),
         # each step is judged 1 s after its hold (DELIVERY_SLO_S); 1 s holds (1.5 s until
-        # session 8) leave its p99 two thirds of the deliveries and the demo 16 s
+        # session 8) leave its p99 about 60 % of the deliveries and the demo 16 s
         ws_step_s=1.0,
         soak_connections=100,
         # the peak only, no slope (scenarios/soak.py: MIN_SLOPE_HOLD_S; `full` soaks for
