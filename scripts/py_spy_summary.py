@@ -13,6 +13,25 @@ import re
 from collections import Counter
 from pathlib import Path
 
+# Where a sample's CPU belongs: the first group one of whose markers is in its stack, the
+# innermost frames first (py-spy splits some coroutine stacks from their roots, so a
+# group is told by what is on the stack, not by its root).
+GROUPS = (
+    ("send: permessage-deflate", ("PerMessageDeflate.encode",)),
+    ("send: json.dumps per connection", ("dumps (json",)),
+    ("send: timeout (wait_for)", ("wait_for (asyncio", "ensure_future", "_release_waiter")),
+    ("send: websockets framing, uvicorn, socket write", ("WebSocketsSansIOProtocol.send",)),
+    ("send: Starlette's send and ASGI wrappers", ("WebSocket.send", "wrapped_app")),
+    ("relay: json.loads", ("loads (json",)),
+    ("relay: manager.publish (rate limit, enqueue)", ("Manager.publish",)),
+    # asyncio.timeout is redis-py's alone here (get_message's timeout)
+    (
+        "relay: Redis read (redis-py)",
+        ("redis/", "PubSub.", "ProgressRelay", "StreamReader", "Timeout.", "timeout (asyncio"),
+    ),
+    ("sender task: queue get, timer, loop", ("_drain", "Queue.", "_expire")),
+    ("event loop (uvloop: epoll, callbacks)", ("Runner.run",)),
+)
 FRAME = re.compile(r"^(?P<name>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
 
 
@@ -25,6 +44,14 @@ def frame_key(frame: str) -> str:
     return f"{match['name']} ({short})"
 
 
+def group_of(stack: str) -> str:
+    frames = stack.split(";")
+    for name, markers in GROUPS:
+        if any(marker in frame for frame in reversed(frames) for marker in markers):
+            return name
+    return "other"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("files", nargs="+")
@@ -32,6 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     own: Counter[str] = Counter()
     anywhere: Counter[str] = Counter()
+    grouped: Counter[str] = Counter()
     total = 0
     for name in args.files:
         for line in Path(name).read_text().splitlines():
@@ -47,9 +75,13 @@ def main() -> None:
                 continue
             total += count
             own[frames[-1]] += count
+            grouped[group_of(stack)] += count
             for frame in set(frames):
                 anywhere[frame] += count
     print(f"{total} samples")
+    print("group %  group")
+    for group, count in grouped.most_common():
+        print(f"{100 * count / total:6.1f}  {group}")
     print("self %  function")
     for frame, count in own.most_common(args.top):
         print(f"{100 * count / total:6.1f}  {frame}")
