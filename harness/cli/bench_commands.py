@@ -21,7 +21,7 @@ from harness.cli.app import (
     err_console,
     log_to_stderr,
 )  # fmt: skip
-from harness.results import Results, load_results
+from harness.results import load_results
 
 DEMO_HOST = "@local"
 DEMO_BUNDLE_DIR = Path(".run/bundle")
@@ -58,6 +58,7 @@ def _demo_benchmark(inventory: Path) -> None:
     import time
 
     from harness.report import write_report
+    from harness.report.summary import left_out_lines
     from harness.report.terminal import print_summary
     from harness.run.session import RunOptions, run_benchmarks
 
@@ -80,18 +81,6 @@ def _demo_benchmark(inventory: Path) -> None:
     files = write_report(run_dirs[0], run_dirs[1:])
     console.print(f"report: {files.html} (summary: {files.summary}), written in "
                   f"{time.monotonic() - started:.1f} s", markup=False, soft_wrap=True)  # fmt: skip
-
-
-def left_out_lines(results: Results) -> list[str]:
-    """What a run left unmeasured, one line per reason with its optimizations (the demo's
-    isolate run: those it measures end to end only, and how to measure them alone)."""
-    by_reason: dict[str, list[str]] = {}
-    for optimization, why in results["environment"].get("not_measured", {}).items():
-        by_reason.setdefault(why, []).append(optimization)
-    return [
-        f"not measured in this {results['mode']} run: {', '.join(names)}: {why}"
-        for why, names in by_reason.items()
-    ]
 
 
 @app.command("run")

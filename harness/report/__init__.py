@@ -13,7 +13,7 @@ from pathlib import Path
 
 from harness.report.html import render_html
 from harness.report.plots import write_plots
-from harness.report.summary import render_summary
+from harness.report.summary import left_out_lines, render_summary
 from harness.report.tidy import write_csv
 from harness.results import Results, load_results
 
@@ -43,12 +43,14 @@ def combined(results: Results, companions: Sequence[Results]) -> Results:
 def write_report(run_dir: Path, companions: Sequence[Path] = ()) -> ReportFiles:
     """Read the run's results.json (and its companions') and write every report file
     into the run's folder."""
-    results = combined(load_results(run_dir), [load_results(c) for c in companions])
+    runs = [load_results(run_dir), *(load_results(c) for c in companions)]
+    results = combined(runs[0], runs[1:])
+    left_out = [line for run in runs for line in left_out_lines(run)]
     images = write_plots(results, run_dir, [run_dir, *companions])
     summary = run_dir / SUMMARY_FILE
-    summary.write_text(render_summary(results), encoding="utf-8")
+    summary.write_text(render_summary(results, left_out), encoding="utf-8")
     html = run_dir / HTML_FILE
-    html.write_text(render_html(results, images), encoding="utf-8")
+    html.write_text(render_html(results, images, left_out), encoding="utf-8")
     csv = run_dir / CSV_FILE
     write_csv(results, csv)
     return ReportFiles(summary, html, csv, images)

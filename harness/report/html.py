@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import jinja2
@@ -49,6 +50,8 @@ pre { background: #f6f6f6; padding: 1em; overflow-x: auto; }
 <p>Measured columns come from the end-to-end comparison (all optimizations off vs on).
 <em>met</em> = improved, and the conservative end of the 95% CI reaches the report's claim.</p>
 {{ table(expected_header, expected_rows, "expected-table") }}
+{% if left_out %}<ul class="left-out">
+{% for line in left_out %}<li>{{ line }}</li>{% endfor %}</ul>{% endif %}
 
 {% for s in sections %}<h2 id="opt-{{ s.optimization }}">{{ s.optimization }}
 {%- if s.broken %} (broken){% endif %}</h2>
@@ -104,7 +107,8 @@ def _verification(results: Results, optimization: str) -> dict[str, object]:
     return {"broken": view.broken, "parts": view.parts, "probes": view.probes}
 
 
-def render_html(results: Results, images: list[Path]) -> str:
+def render_html(results: Results, images: list[Path], left_out: Sequence[str] = ()) -> str:
+    """index.html; `left_out` as for render_summary."""
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     sections = [
         {
@@ -122,6 +126,7 @@ def render_html(results: Results, images: list[Path]) -> str:
         sections=sections,
         expected_header=EXPECTED_HEADER,
         expected_rows=[expected_cells(row) for row in expected_table(results)],
+        left_out=left_out,
         section_header=SECTION_HEADER,
         parts_header=PARTS_HEADER,
         probes_header=PROBES_HEADER,

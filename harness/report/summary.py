@@ -3,6 +3,8 @@ section per optimization."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from harness.report.tables import (
     EXPECTED_HEADER,
     INVALID_HEADER,
@@ -28,7 +30,20 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [line(header), "|" + "---|" * len(header), *(line(r) for r in rows)]
 
 
-def render_summary(results: Results) -> str:
+def left_out_lines(results: Results) -> list[str]:
+    """What a run left unmeasured, one line per reason with its optimizations (the demo's
+    isolate run: those it measures end to end only, and how to measure them alone)."""
+    by_reason: dict[str, list[str]] = {}
+    for optimization, why in results["environment"].get("not_measured", {}).items():
+        by_reason.setdefault(why, []).append(optimization)
+    return [
+        f"not measured in this {results['mode']} run: {', '.join(names)}: {why}"
+        for why, names in by_reason.items()
+    ]
+
+
+def render_summary(results: Results, left_out: Sequence[str] = ()) -> str:
+    """summary.md; `left_out`: what the runs behind it did not measure (left_out_lines)."""
     lines = [
         f"# chrono-bench run {results['run_id']}",
         "",
@@ -45,6 +60,7 @@ def render_summary(results: Results) -> str:
         "",
         *markdown_table(EXPECTED_HEADER, [expected_cells(r) for r in expected_table(results)]),
         *_upstream_note(results),
+        *(["", *(f"- {line}" for line in left_out)] if left_out else []),
     ]
     for section in optimization_sections(results):
         view = verification_view(results, section.optimization)

@@ -12,9 +12,9 @@ import pytest
 from harness.cli.bench_commands import (
     DEMO_ISOLATE_OPTIMIZATIONS,
     DEMO_ISOLATE_SCENARIOS,
-    left_out_lines,
 )
 from harness.errors import UserError
+from harness.report.summary import left_out_lines
 from harness.run.session import BenchmarkSession, RunOptions
 from harness.runtime.runtimes import UNAVAILABLE_SCENARIOS
 from harness.runtime.variants import BASELINE, Comparison
