@@ -142,13 +142,22 @@ def summarize(
 
 
 def _note(notes: dict[Side, list[str]], values: dict[str, list[float]]) -> str:
-    """Each side's first note, with how many of its valid windows carried one."""
+    """Each side's first note, with how many of its valid windows carried one; where the
+    notes differ, the windows' values too, so that one window's note is not read as all
+    of them (a before that held no step in two windows and one user in two others)."""
     parts = []
     side: Side
     for side in ("before", "after"):
-        if notes[side]:
-            share = f" (in {len(notes[side])} of {len(values[side])} windows)"
-            parts.append(f"{side}: {notes[side][0]}{share}")
+        if not notes[side]:
+            continue
+        count, windows = len(notes[side]), len(values[side])
+        if len(set(notes[side])) == 1:
+            share = f" (in {count} of {windows} windows)"
+        else:
+            each = ", ".join(f"{value:g}" for value in values[side])
+            share = f" (the first of {count} differing notes; the {windows} windows' values: "
+            share += f"{each})"
+        parts.append(f"{side}: {notes[side][0]}{share}")
     return "; ".join(parts)
 
 

@@ -104,3 +104,17 @@ def test_a_before_that_held_no_step_shows_why_beside_its_zero() -> None:
     for sample in samples:
         sample.pop("note", None)
     assert "note" not in row_for(samples)
+
+
+def test_notes_that_differ_come_with_every_windows_value() -> None:
+    # the demo at e8791f5: two windows held no step, two held one user
+    samples = samples_for("all", "concurrent_users", [0.0, 1.0, 1.0, 0.0], spread(1024, 4))
+    missed = "the first step missed the SLO (users: 1; p95 506 ms, errors 0.0% of 4 requests)"
+    held = "held 1 users on 20 requests; 2 failed (p95 841 ms, errors 0.0% of 8 requests)"
+    befores = [s for s in samples if s["variant"] == "before"]
+    for sample, note in zip(befores, [missed, held, held, missed], strict=True):
+        sample["note"] = note
+    row = row_for(samples)
+    assert row["note"] == (
+        f"before: {missed} (the first of 4 differing notes; the 4 windows' values: 0, 1, 1, 0)"
+    )
