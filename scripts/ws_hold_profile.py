@@ -34,7 +34,7 @@ from harness.run.session import LOCAL_HOST, stack_directory
 from harness.runtime.placement import plan_placement
 from harness.runtime.runtimes import StackSpec, running_stack
 from harness.runtime.signals import exit_on_signals
-from harness.runtime.variants import BASELINE, parse_optimizations
+from harness.runtime.variants import BASELINE, NONE, parse_optimizations
 from scenarios.profiles import get_profile
 from scenarios.registry import corpus_for, upstream_for
 from scenarios.websocket import create_users
@@ -71,7 +71,11 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     console = Console(stderr=True)
-    chosen = parse_optimizations(args.optimizations, catalog.measurable_on("local"))
+    chosen = (
+        []
+        if args.optimizations.strip() == NONE
+        else parse_optimizations(args.optimizations, catalog.measurable_on("local"))
+    )
     profile = get_profile("quick")
     spec = StackSpec(
         "local", stack_directory(), allocate(get_host(load_inventory(Path("inventory.py")),
