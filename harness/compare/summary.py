@@ -143,20 +143,21 @@ def summarize(
 
 def _note(notes: dict[Side, list[str]], values: dict[str, list[float]]) -> str:
     """Each side's first note, with how many of its valid windows carried one; where the
-    notes differ, the windows' values too, so that one window's note is not read as all
-    of them (a before that held no step in two windows and one user in two others)."""
+    windows' values differ, those values too, so that one window's note is not read as
+    all of them (a before that held no step in two windows and one user in two others)."""
     parts = []
     side: Side
     for side in ("before", "after"):
         if not notes[side]:
             continue
         count, windows = len(notes[side]), len(values[side])
-        if len(set(notes[side])) == 1:
-            share = f" (in {count} of {windows} windows)"
-        else:
+        if len(set(values[side])) > 1:
             each = ", ".join(f"{value:g}" for value in values[side])
-            share = f" (the first of {count} differing notes; the {windows} windows' values: "
-            share += f"{each})"
+            share = f" (the first of {count} notes; the {windows} windows' values: {each})"
+        elif len(set(notes[side])) > 1:
+            share = f" (the first of {count} windows' notes, with their own figures)"
+        else:
+            share = f" (in {count} of {windows} windows)"
         parts.append(f"{side}: {notes[side][0]}{share}")
     return "; ".join(parts)
 

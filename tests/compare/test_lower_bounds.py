@@ -115,6 +115,12 @@ def test_notes_that_differ_come_with_every_windows_value() -> None:
     for sample, note in zip(befores, [missed, held, held, missed], strict=True):
         sample["note"] = note
     row = row_for(samples)
-    assert row["note"] == (
-        f"before: {missed} (the first of 4 differing notes; the 4 windows' values: 0, 1, 1, 0)"
+    values = "the 4 windows' values: 0, 1, 1, 0"
+    assert row["note"] == f"before: {missed} (the first of 4 notes; {values})"
+    # the same value in every window, each note with its own figures: no list of values
+    for sample, p95 in zip(befores, [504, 520, 506, 511], strict=True):
+        sample["value"], sample["note"] = 0.0, missed.replace("506", str(p95))
+    first = missed.replace("506", "504")
+    assert row_for(samples)["note"] == (
+        f"before: {first} (the first of 4 windows' notes, with their own figures)"
     )
