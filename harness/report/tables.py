@@ -66,12 +66,22 @@ def _change(metric: Metric, row: SummaryRow) -> str:
         word = "reduction" if ratio <= 1 else "increase"
         text = f"{_pct(abs(1 - ratio))} {word}"
         if ci:
-            text += f" (95% CI {_pct(1 - ci[1])} to {_pct(1 - ci[0])} reduction)"
+            text += f" (95% CI {_ci_change(ci[0], ci[1])})"
         return text
     text = f"{ratio:.2f}x"
     if ci:
         text += f" (95% CI {ci[0]:.2f}x to {ci[1]:.2f}x)"
     return text
+
+
+def _ci_change(low: float, high: float) -> str:
+    """A ratio's CI as changes, each bound in its own direction ("1% to 2% increase",
+    never "-2% to -1% reduction")."""
+    if high <= 1:
+        return f"{_pct(1 - high)} to {_pct(1 - low)} reduction"
+    if low >= 1:
+        return f"{_pct(low - 1)} to {_pct(high - 1)} increase"
+    return f"{_pct(1 - low)} reduction to {_pct(high - 1)} increase"
 
 
 def summary_rows(results: Results) -> list[SummaryRow]:

@@ -21,7 +21,7 @@ from harness.compare import summarize
 from harness.metrics import METRICS, REPORT_METRICS
 from harness.report import combined, write_report
 from harness.report.dumbbell import NOTE_CHARS, NOTE_LINES, headline_rows, note_text
-from harness.report.tables import expectation_verdict, optimization_sections
+from harness.report.tables import expectation_verdict, fmt_change, optimization_sections
 from harness.report.terminal import print_summary, summary_json, time_line
 from harness.report.timeseries import _moving
 from harness.results import load_results
@@ -252,3 +252,17 @@ def test_a_missing_interval_gives_its_own_reason(before, reason):
     assert row["ci95"] is None
     verdict = expectation_verdict(METRICS["concurrent_users"], row)
     assert verdict.startswith(f"not measured: no confidence interval ({reason}")
+
+
+@pytest.mark.parametrize(
+    ("ratio", "ci", "text"),
+    [
+        (0.2, [0.1, 0.3], "80% reduction (95% CI 70% to 90% reduction)"),
+        # the demo's backend memory at 754e922 read "(95% CI -2% to -1% reduction)"
+        (1.016, [1.008, 1.023], "2% increase (95% CI 1% to 2% increase)"),
+        (0.9, [0.8, 1.1], "10% reduction (95% CI 20% reduction to 10% increase)"),
+    ],
+)
+def test_a_lower_is_better_change_states_each_ci_bound_in_its_direction(ratio, ci, text):
+    row = {"ratio": ratio, "ci95": ci, "before_median": 100.0, "after_median": 100.0 * ratio}
+    assert fmt_change(METRICS["backend_memory_mb"], row) == text  # type: ignore[arg-type]
