@@ -64,7 +64,8 @@ def test_locustfile_runs_with_the_locust_web_ui(api_url: str, locustfile: str) -
             swarm = ui.post("/swarm", data={"user_count": 2, "spawn_rate": 2, "host": api_url})
             assert swarm.status_code == 200, f"{swarm.status_code}: {swarm.text[:500]}"
             assert swarm.json()["success"], swarm.text
-            stats = _wait_for(lambda: _enough(ui), f"{REQUESTS_WANTED} requests")
+            stats = _wait_for(lambda: _enough(ui, NAMES[locustfile]),
+                              f"{REQUESTS_WANTED} requests, each kind among them")  # fmt: skip
             stop = ui.post("/stop")
             assert stop.status_code == 200 and stop.json()["success"], stop.text
             _wait_for(lambda: ui.get("/stats/requests").json()["state"] == "stopped", "the stop")
@@ -88,10 +89,13 @@ def _answers(ui: httpx.Client, path: str) -> bool:
         return False
 
 
-def _enough(ui: httpx.Client) -> dict[str, object] | None:
+def _enough(ui: httpx.Client, names: set[str]) -> dict[str, object] | None:
+    """The stats once there are enough requests and each kind has come up: the mix draws
+    its kinds at random (a fresh clone's run once drew no search among its first ones)."""
     stats = ui.get("/stats/requests").json()
     total = sum(row["num_requests"] for row in stats["stats"] if row["name"] == "Aggregated")
-    return stats if total >= REQUESTS_WANTED else None
+    seen = {row["name"] for row in stats["stats"] if row["num_requests"] > 0}
+    return stats if total >= REQUESTS_WANTED and names <= seen else None
 
 
 def _wait_for(check: Callable[[], Any], what: str) -> Any:
