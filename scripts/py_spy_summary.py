@@ -54,18 +54,24 @@ def group_of(stack: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("files", nargs="+")
-    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("files", nargs="+", help="py-spy --format raw outputs")
+    parser.add_argument("--top", type=int, default=40, help="functions listed (default: 40)")
     args = parser.parse_args()
     own: Counter[str] = Counter()
     anywhere: Counter[str] = Counter()
     grouped: Counter[str] = Counter()
     total = 0
     for name in args.files:
-        for line in Path(name).read_text().splitlines():
+        try:
+            lines = Path(name).read_text().splitlines()
+        except OSError as error:
+            parser.exit(2, f"py_spy_summary: cannot read {name}: {error.strerror}\n")
+        for line in lines:
             stack, _, count_text = line.rpartition(" ")
             if not stack:
                 continue
+            if not count_text.isdigit():
+                parser.exit(2, f"py_spy_summary: {name}: not py-spy's raw format: {line[:60]}\n")
             count = int(count_text)
             frames = [frame_key(f) for f in stack.split(";") if f]
             frames = [
@@ -78,6 +84,8 @@ def main() -> None:
             grouped[group_of(stack)] += count
             for frame in set(frames):
                 anywhere[frame] += count
+    if total == 0:
+        parser.exit(2, "py_spy_summary: no samples in " + ", ".join(args.files) + "\n")
     print(f"{total} samples")
     print("group %  group")
     for group, count in grouped.most_common():

@@ -30,6 +30,7 @@ from harness import catalog
 from harness.budget.allocation import allocate
 from harness.budget.inventory import get_host, load_inventory
 from harness.collect.cpu import group_cpu_seconds
+from harness.errors import UserError
 from harness.run.session import LOCAL_HOST, stack_directory
 from harness.runtime.placement import plan_placement
 from harness.runtime.runtimes import StackSpec, running_stack
@@ -62,12 +63,28 @@ def cpu_at(samples: list[tuple[float, float]], at: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--optimizations", default="all")
-    parser.add_argument("--connections", type=int, default=1600)
-    parser.add_argument("--hold-s", type=float, default=30.0)
+    parser.add_argument(
+        "--optimizations",
+        default="all",
+        help="all, none, or ids separated by commas (default: all)",
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=1600,
+        help="dashboards held, one in ten stalled (default: 1600)",
+    )
+    parser.add_argument(
+        "--hold-s",
+        type=float,
+        default=30.0,
+        help="seconds the dashboards are held and measured (default: 30)",
+    )
     parser.add_argument("--py-spy", help="py-spy's path: sample the API's workers")
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out", required=True, help="folder for summary.json and samples")
     args = parser.parse_args()
+    if args.connections < 1 or args.hold_s <= 0:
+        parser.error("--connections and --hold-s must be above 0")  # one line, exit 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     console = Console(stderr=True)
@@ -152,5 +169,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    with exit_on_signals():  # SIGTERM stops the stack as Ctrl-C does
-        main()
+    try:
+        with exit_on_signals():  # SIGTERM stops the stack as Ctrl-C does
+            main()
+    except UserError as error:
+        print(f"ws_hold_profile: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)
