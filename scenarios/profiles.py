@@ -61,23 +61,21 @@ PROFILES = {
         api_users=4,
         api_duration_s=5.0,
         api_wait_s=(0.5, 1.5),
-        # short steps and no bisection: the demo's budget. 1.5 s steps (tried in session
-        # 8) saved nothing measurable: the after's ladder took 29.5-30.0 s, against
-        # 29.8-29.9 s at 2 s, its first steps waiting for their users' first requests.
+        # short steps and no bisection: the demo's budget. Shorter steps save nothing: the
+        # first steps wait for their users' first requests (docs/lab-notes.md).
         users_ladder=LadderSpec(start=1, factor=2, ceiling=4096, bisect=False),
         users_step_s=2.0,
         scrape_domains=4,
-        # 80 pages a domain in the archive (160 until session 8, whose scrape windows took
-        # 20 s before and 32 s after: 200 s of the demo): the rate is taken between the
-        # first and the last indexing moment, so halving the pages halves the window, not
-        # the rate; 458 stored pages a window stand behind it instead of 941.
+        # 80 pages a domain in the archive: the rate is taken between the first and the
+        # last indexing moment, so fewer pages shorten the window, not the rate (458
+        # stored pages a window stand behind it; twice the pages cost the demo ~100 s).
         scrape_pages_per_domain=80,
         scrape_timeout_s=90.0,
         scrape_time_factor=10.0,
         # a lean ladder for the demo: 10, 40, 160, 640 (full climbs to 10240 and bisects)
         ws_ladder=LadderSpec(start=10, factor=4, ceiling=640, bisect=False, unit="connections"),
-        # each step is judged 1 s after its hold (DELIVERY_SLO_S); 1 s holds (1.5 s until
-        # session 8) leave its p99 about 60 % of the deliveries and the demo 16 s
+        # each step is judged 1 s after its hold (DELIVERY_SLO_S); 1 s holds put about 60 %
+        # of the deliveries of 1.5 s holds behind its p99, and save the demo 16 s
         ws_step_s=1.0,
         soak_connections=100,
         # the peak only, no slope (scenarios/soak.py: MIN_SLOPE_HOLD_S; `full` soaks for
