@@ -34,6 +34,9 @@ DELIVERY_SLO_S = 1.0
 DELIVERY_QUANTILE = 0.99
 USER_CHANNEL = "chrono:user:{}"
 US_PER_S = 1_000_000
+# Where a user's id goes in a message's text: a string json.dumps quotes and escapes, so
+# its encoding appears nowhere else in the message.
+USER_PLACEHOLDER = "\x00user\x00"
 
 
 class Publisher:
@@ -47,20 +50,25 @@ class Publisher:
         self.sent: list[float] = []  # publish time of message k at index k
         self.message_bytes = 0
 
-    def envelope(self, seq: int, user_id: int, now: float) -> str:
+    def envelope(self, seq: int, user_id: int | str, now: float) -> str:
         data = {"scrape_session_id": user_id, "domain_id": user_id, "total": 400,
                 "stored": seq, "failed": 0, "skipped": 0, "session_completed": False,
                 "seq": seq, "sent_at": now}  # fmt: skip
         return json.dumps({"type": "page_progress", "data": data,
                            "timestamp": datetime.fromtimestamp(now, UTC).isoformat()})  # fmt: skip
 
+    def envelopes(self, seq: int, now: float) -> list[tuple[int, str]]:
+        """Message `seq` for every user: `envelope`'s text, built once and the user's id put
+        in (json.dumps per user took a tenth of the load generator's CPU)."""
+        pieces = self.envelope(seq, USER_PLACEHOLDER, now).split(json.dumps(USER_PLACEHOLDER))
+        return [(user_id, str(user_id).join(pieces)) for user_id in self.user_ids]
+
     async def run(self) -> None:
         next_at = time.monotonic()
         while True:
             seq, now = len(self.sent), time.time()
             async with self.client.pipeline(transaction=False) as pipe:
-                for user_id in self.user_ids:
-                    message = self.envelope(seq, user_id, now)
+                for user_id, message in self.envelopes(seq, now):
                     self.message_bytes = len(message)
                     pipe.publish(USER_CHANNEL.format(user_id), message)
                 self.sent.append(now)
@@ -152,7 +160,8 @@ def judge(
         load, not problems, loadgen_bound=saturated(cpu_pct),
         detail="; ".join(problems) or f"delivery p99 {p99 * 1000:.0f} ms",
         cpu_max_pct=max(cpu_pct, default=0.0),
-        extra={"connections": load, "readers": len(readers),
+        extra={"loadgen_cpu_mean_pct": sum(cpu_pct) / len(cpu_pct) if cpu_pct else None,
+               "connections": load, "readers": len(readers),
                "stalled": load - len(readers), "refused": len(refused),
                "dropped": len(dropped), "messages": len(all_delays), "on_time": on_time,
                "p99_ms": 1000 * p99 if all_delays and p99 != float("inf") else None,

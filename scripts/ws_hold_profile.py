@@ -131,7 +131,8 @@ def main() -> None:
                 duration = int(args.hold_s - SETTLE_S - 2)
                 # uvicorn's worker processes: the supervisor only watches them
                 workers = {c.pid for pid in pids for c in psutil.Process(pid).children()}
-                for pid in sorted(workers or set(pids)):
+                # and the load generator's client, whose cost decides where it saturates
+                for pid in [*sorted(workers or set(pids)), client.pid]:
                     spy = [args.py_spy, "record", "--nonblocking", "--rate", str(PY_SPY_RATE_HZ),
                            "--duration", str(duration), "--format", "raw", "--pid", str(pid),
                            "--output", str(out / f"py-spy-{pid}.txt")]  # fmt: skip
@@ -163,6 +164,10 @@ def main() -> None:
             "api_cpu_us_per_delivered": 1e6 * cpu_s / extra["delivered"]
             if extra["delivered"] else None,
             "api_cpu_us_per_send": 1e6 * cpu_s / extra["sends"] if extra["sends"] else None,
+            # the load generator's own cost (its connections and the publisher)
+            "loadgen_cpu_pct": extra["loadgen_cpu_mean_pct"],
+            "loadgen_cpu_us_per_delivered": 1e4 * extra["loadgen_cpu_mean_pct"] * args.hold_s
+            / extra["delivered"] if extra["delivered"] and extra["loadgen_cpu_mean_pct"] else None,
         }  # fmt: skip
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
         print(json.dumps(summary, indent=2))
