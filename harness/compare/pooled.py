@@ -11,7 +11,13 @@ from typing import Literal
 
 import numpy as np
 
-from harness.compare.stats import CompareConfig, FloatArray, MetricComparison, float_array
+from harness.compare.stats import (
+    CompareConfig,
+    FloatArray,
+    MetricComparison,
+    float_array,
+    too_few_windows,
+)
 
 # Each resample of a pooled percentile pools whole windows again: fewer resamples.
 POOLED_RESAMPLES = 1999
@@ -35,12 +41,10 @@ def pooled_ratio_interval(
     config: CompareConfig = CompareConfig(),
 ) -> tuple[float, float] | str:
     """Bootstrap CI of after / before pooled percentiles, resampling whole windows; or why
-    there is none."""
-    if len(before) < 2 or len(after) < 2:
-        return "fewer than two windows a side"
+    there is none (pooled_ratio_draws')."""
     ratios = pooled_ratio_draws(before, after, quantile, config)
-    if ratios.size == 0:
-        return "the before's pooled percentile is 0 in every resample"
+    if isinstance(ratios, str):
+        return ratios
     tail = (1 - config.confidence) / 2 * 100
     low, high = np.percentile(ratios, [tail, 100 - tail])
     return float(low), float(high)
@@ -53,13 +57,14 @@ def pooled_ratio_draws(
     config: CompareConfig = CompareConfig(),
     *,
     interpolate: bool = False,
-) -> FloatArray:
+) -> FloatArray | str:
     """The bootstrap distribution of after / before pooled percentiles: each resample draws
     each side's windows with replacement (so the drift between windows is in it) and pools
-    their requests. Empty with fewer than two windows a side. With `interpolate`, each
-    percentile is interpolated_percentile's rather than locust's rule."""
-    if len(before) < 2 or len(after) < 2:
-        return float_array([])
+    their requests; a resample whose before percentile is 0 has no ratio and is left out.
+    With `interpolate`, each percentile is interpolated_percentile's rather than locust's
+    rule. Where no resample has a ratio, why not."""
+    if why := too_few_windows(before, after):
+        return why
     resamples = min(config.n_resamples, POOLED_RESAMPLES)
     rng = np.random.default_rng(config.seed)
     before_p, after_p = (
@@ -67,6 +72,8 @@ def pooled_ratio_draws(
         for side in (before, after)
     )
     keep = before_p > 0
+    if not keep.any():
+        return "the before's pooled percentile is 0 in every resample"
     return float_array(after_p[keep] / before_p[keep])
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Sized
 from dataclasses import dataclass
 from typing import Literal
 
@@ -66,6 +66,12 @@ class MetricComparison:
     ci_reason: str | None = None
 
 
+def too_few_windows(before: Sized, after: Sized) -> str | None:
+    """Why a bootstrap over windows has no interval when a side has one window (its
+    resamples would all be that window), else None."""
+    return "fewer than two windows a side" if min(len(before), len(after)) < 2 else None
+
+
 def float_array(values: Iterable[float]) -> FloatArray:
     return np.asarray(list(values), dtype=np.float64)
 
@@ -97,8 +103,8 @@ def ratio_interval(
     Percentile intervals rather than BCa: with a handful of samples the median's bootstrap
     distribution is lumpy and BCa's acceleration estimate turns unstable (NaN bounds).
     """
-    if len(before) < 2 or len(after) < 2:
-        return "fewer than two windows a side"
+    if why := too_few_windows(before, after):
+        return why
     if median(before) == 0:
         return "before median is 0"
     # A before with windows of 0 gives some resamples an infinite ratio, or none at all

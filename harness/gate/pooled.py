@@ -57,7 +57,7 @@ def pooled_verdict(
     draws = pooled_ratio_draws(reference, current, quantile, config, interpolate=True)
     ref_p = interpolated_percentile(reference, quantile)
     cur_p = interpolated_percentile(current, quantile)
-    if draws.size < POOLED_GATE_RESAMPLES or ref_p <= 0:
+    if isinstance(draws, str) or draws.size < POOLED_GATE_RESAMPLES or ref_p <= 0:
         return None
     ratio = cur_p / ref_p
     logs = np.log(draws)

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.compare import pooled_percentile, pooled_ratio_interval, summarize
-from harness.compare.pooled import bucket_width_ms, interpolated_percentile
+from harness.compare import pooled_percentile, pooled_ratio_interval, ratio_interval, summarize
+from harness.compare.pooled import bucket_width_ms, interpolated_percentile, pooled_ratio_draws
 from harness.results import LATENCIES_DIR, dump_window_file, pooled_latencies, window_file
 from tests.report.synthetic import samples_for
 
@@ -59,6 +59,17 @@ def test_a_missing_pooled_interval_says_why() -> None:
     assert pooled_ratio_interval(zeros, [window(100, 200)] * 3, 0.95) == (
         "the before's pooled percentile is 0 in every resample"
     )
+
+
+def test_the_pooled_draws_say_why_there_are_none_as_the_intervals_do() -> None:
+    """One guard, one wording: the gate's draws, the pooled CI and the medians' CI."""
+    one = [window(100, 200)]
+    why = pooled_ratio_draws(one, one * 3, 0.95)
+    assert why == "fewer than two windows a side"
+    assert why == pooled_ratio_interval(one, one * 3, 0.95) == ratio_interval([1.0], [1.0, 2.0])
+    zeros = [[0.0] * 50 for _ in range(3)]
+    why = pooled_ratio_draws(zeros, [window(100, 200)] * 3, 0.95)
+    assert why == pooled_ratio_interval(zeros, [window(100, 200)] * 3, 0.95)
 
 
 def test_the_interpolated_percentile_reads_between_locusts_buckets() -> None:
