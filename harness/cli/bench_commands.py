@@ -57,7 +57,7 @@ def _demo_benchmark(inventory: Path) -> None:
     """The stack on this machine, seeded quick, measured end to end and in isolation."""
     import time
 
-    from harness.report import write_report
+    from harness.report import write_report_of
     from harness.report.summary import left_out_lines
     from harness.report.terminal import print_summary
     from harness.run.session import RunOptions, run_benchmarks
@@ -68,17 +68,18 @@ def _demo_benchmark(inventory: Path) -> None:
         isolate_scenarios=DEMO_ISOLATE_SCENARIOS,
         isolate_optimizations=DEMO_ISOLATE_OPTIMIZATIONS,
     )  # fmt: skip
-    run_dirs = run_benchmarks(options, console)
+    # each run's results.json read once, for its summary, its left-out lines and the report
+    runs = [(run_dir, load_results(run_dir)) for run_dir in run_benchmarks(options, console)]
     # The figures first: they stand even if drawing the report fails.
-    for run_dir in run_dirs:
-        print_summary(console, run_dir)
-        for line in left_out_lines(load_results(run_dir)):
+    for run_dir, results in runs:
+        print_summary(console, results)
+        for line in left_out_lines(results):
             console.print(line, markup=False, highlight=False, soft_wrap=True)
         console.print(f"results: {run_dir / 'results.json'}", markup=False, soft_wrap=True)
     # one report, in the end-to-end run's folder (reports/latest), each optimization
     # alone from the isolate run after the report's ten rows
     started = time.monotonic()
-    files = write_report(run_dirs[0], run_dirs[1:])
+    files = write_report_of(runs)
     console.print(f"report: {files.html} (summary: {files.summary}), written in "
                   f"{time.monotonic() - started:.1f} s", markup=False, soft_wrap=True)  # fmt: skip
 
@@ -156,7 +157,7 @@ def run_command(
     if output is OutputFormat.json:
         sys.stdout.write(summary_json(run_dir))
         return
-    print_summary(console, run_dir)
+    print_summary(console, load_results(run_dir))
     console.print(f"results: {run_dir / 'results.json'}", markup=False, soft_wrap=True)
 
 

@@ -2,7 +2,8 @@
 
 A session measures several modes as runs of their own (the demo: end to end, then each
 optimization in isolation); `write_report(run, companions)` makes them one report, in
-the first run's folder: their samples never share an optimization id (`all` vs each id).
+the first run's folder (`write_report_of` where they are already read): their samples
+never share an optimization id (`all` vs each id).
 """
 
 from __future__ import annotations
@@ -43,10 +44,16 @@ def combined(results: Results, companions: Sequence[Results]) -> Results:
 def write_report(run_dir: Path, companions: Sequence[Path] = ()) -> ReportFiles:
     """Read the run's results.json (and its companions') and write every report file
     into the run's folder."""
-    runs = [load_results(run_dir), *(load_results(c) for c in companions)]
-    results = combined(runs[0], runs[1:])
-    left_out = [line for run in runs for line in left_out_lines(run)]
-    images = write_plots(results, run_dir, [run_dir, *companions])
+    return write_report_of([(folder, load_results(folder)) for folder in (run_dir, *companions)])
+
+
+def write_report_of(runs: Sequence[tuple[Path, Results]]) -> ReportFiles:
+    """Every report file of runs already read, each as (its folder, its results), into
+    the first one's folder; the others are its companions."""
+    (run_dir, first), *companions = runs
+    results = combined(first, [other for _, other in companions])
+    left_out = [line for _, run in runs for line in left_out_lines(run)]
+    images = write_plots(results, run_dir, [folder for folder, _ in runs])
     summary = run_dir / SUMMARY_FILE
     summary.write_text(render_summary(results, left_out), encoding="utf-8")
     html = run_dir / HTML_FILE

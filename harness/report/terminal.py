@@ -50,10 +50,9 @@ def summary_markdown(results: Results) -> str:
     return "\n".join(lines) + "\n"
 
 
-def print_summary(console: Console, run_dir: Path) -> None:
+def print_summary(console: Console, results: Results) -> None:
     """The rich table on a terminal, else the Markdown table, unwrapped; then where the
     run's time went."""
-    results = load_results(run_dir)  # read once for the table and the time line
     if console.is_terminal:
         console.print(summary_table(results))
     else:

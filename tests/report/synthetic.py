@@ -101,6 +101,21 @@ def write_run(reports: Path, results: Results) -> Path:
     return run_dir
 
 
+def write_demo_runs(reports: Path, isolate_not_measured: dict[str, str]) -> list[Path]:
+    """The demo's two runs: end to end, then stats_aggregate in isolation with what that
+    run left unmeasured (optimization -> why)."""
+    endtoend = make_results(
+        samples_for("all", "api_p95_ms", spread(500, 4), spread(50, 4)),
+        run_id="20261206-190000-e2e001", mode="endtoend",
+    )  # fmt: skip
+    isolate = make_results(
+        samples_for("stats_aggregate", "api_p95_ms", spread(500, 4), spread(150, 4)),
+        run_id="20261206-190000-iso001", mode="isolate",
+    )  # fmt: skip
+    isolate["environment"]["not_measured"] = isolate_not_measured
+    return [write_run(reports, endtoend), write_run(reports, isolate)]
+
+
 def write_json(path: Path, data: object) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data))

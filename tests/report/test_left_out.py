@@ -4,23 +4,19 @@ run left out, and why, as the terminal does: a row must never silently vanish.""
 from __future__ import annotations
 
 from harness.report import write_report
-from tests.report.synthetic import make_results, samples_for, spread, write_run
+from tests.report.synthetic import (
+    make_results,
+    samples_for,
+    spread,
+    write_demo_runs,
+    write_run,
+)
 
 WHY = "this run measures alone only stats_aggregate; run --mode isolate --optimizations ID"
 
 
 def test_the_report_names_what_its_isolate_companion_did_not_measure(tmp_path) -> None:
-    reports = tmp_path / "reports"
-    endtoend = make_results(
-        samples_for("all", "api_p95_ms", spread(500, 4), spread(50, 4)),
-        run_id="20261206-190000-e2e001", mode="endtoend",
-    )  # fmt: skip
-    isolate = make_results(
-        samples_for("stats_aggregate", "api_p95_ms", spread(500, 4), spread(150, 4)),
-        run_id="20261206-190000-iso001", mode="isolate",
-    )  # fmt: skip
-    isolate["environment"]["not_measured"] = {"db_indexes": WHY, "pg_tuning": WHY}
-    main, companion = write_run(reports, endtoend), write_run(reports, isolate)
+    main, companion = write_demo_runs(tmp_path / "reports", {"db_indexes": WHY, "pg_tuning": WHY})
     files = write_report(main, [companion])
     line = f"not measured in this isolate run: db_indexes, pg_tuning: {WHY}"
     assert f"- {line}" in files.summary.read_text()

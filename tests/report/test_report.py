@@ -199,7 +199,7 @@ def test_a_session_s_runs_combine_into_one_report(report):
 def test_summary_printed_to_a_pipe_is_a_markdown_table_and_json_is_json(report):
     run_dir, _ = report
     out = io.StringIO()
-    print_summary(Console(file=out, width=80), run_dir)  # a file: no terminal
+    print_summary(Console(file=out, width=80), load_results(run_dir))  # a file: no terminal
     lines = out.getvalue().splitlines()
     assert lines[2].startswith("| Optimization | Metric |")
     rows = [line for line in lines if line.startswith("| ")]
