@@ -4,9 +4,8 @@ Steps grow geometrically from `start` (1 user, 10 connections) until one misses 
 with `bisect` (the full profile) the ladder then halves the gap between the last step
 that held and the first that failed until it is within `resolution` of the former. A
 ladder that stops for another reason says so, and its value is a lower bound: the load
-generator at its limit on a step (any second of it above SATURATED_CPU_PCT of a core:
-a window's mean would average the saturation of the top step away), or the profile's
-safety ceiling held.
+generator at its limit on a step (harness.collect.cpu.saturated: any second of it above
+SATURATED_CPU_PCT of a core), or the profile's safety ceiling held.
 
 A concurrency step is judged on at least MIN_VERDICT_REQUESTS requests: the locust
 process holds a step that misses its SLO on fewer until it has them (or STEP_HOLD_MAX_S
@@ -16,9 +15,10 @@ passes on fewer is `provisional`: the next step's pass confirms it, and when it 
 last to hold below the first failure the ladder holds its load again until it has them,
 so both steps that decide the value stand on the minimum.
 
-Pure and free of heavy imports: the locust process (scenarios/locustfiles/concurrency.py)
-and the WebSocket client process (scenarios/ws_client.py) drive a ladder themselves, and
-the scenarios read its outcome.
+Pure and free of heavy imports (harness.collect.cpu brings psutil, which locust loads
+anyway): the locust process (scenarios/locustfiles/concurrency.py) and the WebSocket
+client process (scenarios/ws_client.py) drive a ladder themselves, and the scenarios read
+its outcome.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-SATURATED_CPU_PCT = 90.0
+from harness.collect.cpu import saturated
+
 # The concurrency ladder's SLO per step (the report's bar for a usable API).
 P95_SLO_MS = 500.0
 MAX_ERROR_RATIO = 0.01
@@ -102,11 +103,6 @@ class Outcome:
     def bracket_top(self) -> float | None:
         """The first failing load of an exact value: its true limit lies below it."""
         return float(self.failed_at) if self.bound is None and self.failed_at else None
-
-
-def saturated(cpu_samples_pct: Sequence[float]) -> bool:
-    """Whether any one-second sample passed the saturation mark."""
-    return any(sample > SATURATED_CPU_PCT for sample in cpu_samples_pct)
 
 
 class Ladder:

@@ -25,6 +25,8 @@ SAMPLE_INTERVAL_S = 1.0
 # Locust imports and spawns its users at full speed for about a second before the load
 # starts; those samples say nothing about the measured window.
 STARTUP_S = 2.0
+# A load generator at or above this share of a core in any one second queues its own
+# requests: the window measures it, not the stack.
 SATURATED_CPU_PCT = 90.0
 # CPU the machine spent outside the harness's process tree, in % of one core, that makes
 # a second busy. A quiet machine's kernel threads and interrupt handling stay below it
@@ -36,10 +38,15 @@ FOREIGN_BUSY_PCT = 25.0
 NOT_FOREIGN_FIELDS = frozenset({"idle", "iowait", "guest", "guest_nice", "irq", "softirq"})
 
 
+def saturated(cpu_samples_pct: Sequence[float]) -> bool:
+    """Whether any one-second sample passed the saturation mark (a window's or a step's
+    mean would average a saturated stretch away)."""
+    return any(sample > SATURATED_CPU_PCT for sample in cpu_samples_pct)
+
+
 def window_is_valid(cpu_samples_pct: list[float]) -> bool:
-    """A window is valid unless the load generator passed the saturation mark in any one
-    second: a window's mean would average a saturated stretch away."""
-    return all(sample <= SATURATED_CPU_PCT for sample in cpu_samples_pct)
+    """A window is valid unless the load generator saturated in it."""
+    return not saturated(cpu_samples_pct)
 
 
 def tree_cpu_seconds(pid: int) -> float:

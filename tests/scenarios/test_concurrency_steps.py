@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import harness.collect.cpu
 from scenarios.concurrency import decided
 from scenarios.ladder import LadderSpec, Step, judge_requests, replay
 
@@ -33,6 +34,14 @@ def test_step_slo(times: list[float], errors: int, started: int, passed: bool) -
 def test_a_saturated_second_marks_the_step_load_generator_bound() -> None:
     step = judge_requests(640, [FAST] * 100, 0, 100, [40.0, 95.0, 50.0])
     assert step.passed and step.loadgen_bound and step.cpu_max_pct == 95.0
+
+
+def test_a_ladder_step_and_a_window_share_one_saturation_mark(monkeypatch) -> None:
+    """The step's load-generator bound and the window's validity read the same mark."""
+    monkeypatch.setattr(harness.collect.cpu, "SATURATED_CPU_PCT", 50.0)
+    step = judge_requests(640, [FAST] * 100, 0, 100, [40.0, 60.0])
+    assert step.loadgen_bound
+    assert not harness.collect.cpu.window_is_valid([40.0, 60.0])
 
 
 def test_the_note_gives_the_requests_of_the_steps_that_decided_the_value() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scenarios.ladder import Ladder, LadderSpec, Outcome, Step, held_nothing, saturated
+from harness.collect.cpu import saturated
+from scenarios.ladder import Ladder, LadderSpec, Outcome, Step, held_nothing
 
 QUICK = LadderSpec(start=1, factor=2, ceiling=4096, bisect=False)
 FULL = LadderSpec(start=1, factor=2, ceiling=4096, bisect=True)
