@@ -30,14 +30,14 @@ from app.db.pool import Database
 from app.frontend_serve import frontend_files
 from app.metrics import mark_process_dead
 from app.search import make_backend
-from app.ws.manager import BoundedManager, ConnectionManager, UnboundedManager
+from app.ws.manager import AnyManager, BoundedManager, UnboundedManager
 from app.ws.relay import ProgressRelay
 
 API_PREFIX = "/api/v1"
 log = logging.getLogger(__name__)
 
 
-def _ws_manager(settings: Settings) -> ConnectionManager:
+def _ws_manager(settings: Settings) -> AnyManager:
     if settings.ws_manager:
         return BoundedManager(
             max_per_user=settings.ws_max_connections_per_user,

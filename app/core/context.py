@@ -10,7 +10,7 @@ from app.cache import ResponseCache
 from app.core.config import Settings
 from app.db.pool import Database
 from app.search import SearchBackend
-from app.ws.manager import ConnectionManager
+from app.ws.manager import AnyManager
 from app.ws.relay import ProgressRelay
 
 
@@ -21,5 +21,5 @@ class AppContext:
     redis: aioredis.Redis[bytes]
     cache: ResponseCache | None
     search: SearchBackend
-    ws: ConnectionManager
+    ws: AnyManager
     relay: ProgressRelay

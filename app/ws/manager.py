@@ -28,7 +28,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from starlette.websockets import WebSocket, WebSocketState
 
@@ -40,55 +40,66 @@ HEARTBEAT_INTERVAL_S = 15.0
 
 log = logging.getLogger(__name__)
 
+Message = dict[str, Any]
+# What waits in a connection's queue: the message itself in the unbounded manager, which
+# serializes it for each connection as it sends it (as the original did); its JSON text
+# in the bounded one, serialized once for all the connections it goes to (see encode).
+Outgoing = TypeVar("Outgoing", Message, str)
+
 
 @dataclass(eq=False)
-class Client:
+class Client(Generic[Outgoing]):
     ws: WebSocket
     user_id: int
     channel: str
-    # What waits to be sent: messages (dicts) in the unbounded manager, their JSON text in
-    # the bounded one (see encode).
-    queue: asyncio.Queue[Any]
+    queue: asyncio.Queue[Outgoing]
     sender: asyncio.Task[None] | None = None
     send_expired: bool = False  # the bounded manager's send timeout fired
 
 
-def encode(message: dict[str, Any]) -> str:
+def encode(message: Message) -> str:
     """The text Starlette's WebSocket.send_json sends for `message`."""
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
-class ConnectionManager(Protocol):
-    async def connect(self, ws: WebSocket, *, user_id: int, channel: str) -> Client | None:
+class ConnectionManager(Protocol[Outgoing]):
+    async def connect(
+        self, ws: WebSocket, *, user_id: int, channel: str
+    ) -> Client[Outgoing] | None:
         """Accept and register, or accept and close with 1008 (None)."""
         ...
 
-    async def disconnect(self, client: Client) -> None: ...
+    async def disconnect(self, client: Client[Outgoing]) -> None: ...
 
-    async def reply(self, client: Client, message: dict[str, Any]) -> None:
+    async def reply(self, client: Client[Outgoing], message: Message) -> None:
         """Queue a message for one connection (the answer to its ping)."""
         ...
 
-    async def publish(self, channel: str, message: dict[str, Any]) -> None: ...
+    async def publish(self, channel: str, message: Message) -> None: ...
 
     def connection_count(self) -> int: ...
+
+
+# Either manager, as the settings choose at startup: its users hand a Client back only to
+# the manager that made it, so what its queue holds is the manager's own business.
+AnyManager = ConnectionManager[Any]
 
 
 class UnboundedManager:
     """The original manager: no limits anywhere."""
 
     def __init__(self) -> None:
-        self.clients: list[Client] = []
+        self.clients: list[Client[Message]] = []
 
-    async def connect(self, ws: WebSocket, *, user_id: int, channel: str) -> Client | None:
+    async def connect(self, ws: WebSocket, *, user_id: int, channel: str) -> Client[Message] | None:
         await ws.accept()
-        client = Client(ws, user_id, channel, asyncio.Queue())
+        client: Client[Message] = Client(ws, user_id, channel, asyncio.Queue())
         client.sender = asyncio.create_task(self._drain(client))
         self.clients.append(client)
         WS_CONNECTIONS.inc()
         return client
 
-    async def _drain(self, client: Client) -> None:
+    async def _drain(self, client: Client[Message]) -> None:
         while True:
             message = await client.queue.get()
             try:
@@ -96,17 +107,17 @@ class UnboundedManager:
             except Exception:  # the original swallowed send errors and kept the connection
                 log.debug("send to user %s failed", client.user_id, exc_info=True)
 
-    async def disconnect(self, client: Client) -> None:
+    async def disconnect(self, client: Client[Message]) -> None:
         if client in self.clients:
             self.clients.remove(client)
             WS_CONNECTIONS.dec()
         if client.sender is not None:
             client.sender.cancel()
 
-    async def reply(self, client: Client, message: dict[str, Any]) -> None:
+    async def reply(self, client: Client[Message], message: Message) -> None:
         await client.queue.put(message)
 
-    async def publish(self, channel: str, message: dict[str, Any]) -> None:
+    async def publish(self, channel: str, message: Message) -> None:
         for client in self.clients:
             if client.channel == channel:
                 client.queue.put_nowait(message)
@@ -128,12 +139,12 @@ class BoundedManager:
     send_timeout_s: float
     min_interval_s: float
     heartbeat_s: float = HEARTBEAT_INTERVAL_S
-    by_user: dict[int, set[Client]] = field(default_factory=dict)
-    by_channel: dict[str, set[Client]] = field(default_factory=dict)
+    by_user: dict[int, set[Client[str]]] = field(default_factory=dict)
+    by_channel: dict[str, set[Client[str]]] = field(default_factory=dict)
     _pending: dict[tuple[str, int], _Pending] = field(default_factory=dict)
     _heartbeat: asyncio.Task[None] | None = None
 
-    async def connect(self, ws: WebSocket, *, user_id: int, channel: str) -> Client | None:
+    async def connect(self, ws: WebSocket, *, user_id: int, channel: str) -> Client[str] | None:
         await ws.accept()
         mine = self.by_user.setdefault(user_id, set())
         for stale in [c for c in mine if c.ws.client_state != WebSocketState.CONNECTED]:
@@ -142,7 +153,9 @@ class BoundedManager:
         if len(mine) >= self.max_per_user:
             await ws.close(code=POLICY_VIOLATION, reason="connection limit exceeded")
             return None
-        client = Client(ws, user_id, channel, asyncio.Queue(maxsize=BOUNDED_QUEUE_MESSAGES))
+        client: Client[str] = Client(
+            ws, user_id, channel, asyncio.Queue(maxsize=BOUNDED_QUEUE_MESSAGES)
+        )
         client.sender = asyncio.create_task(self._drain(client))
         mine.add(client)
         self.by_channel.setdefault(channel, set()).add(client)
@@ -161,7 +174,7 @@ class BoundedManager:
                 for client in list(clients):
                     self._enqueue(client, ping)
 
-    async def _drain(self, client: Client) -> None:
+    async def _drain(self, client: Client[str]) -> None:
         loop = asyncio.get_running_loop()
         while True:
             try:
@@ -188,13 +201,13 @@ class BoundedManager:
             return
 
     @staticmethod
-    def _expire(client: Client) -> None:
+    def _expire(client: Client[str]) -> None:
         """The send timeout: the sender's send is cancelled, and the connection closed."""
         client.send_expired = True
         if client.sender is not None:
             client.sender.cancel()
 
-    async def _forget(self, client: Client) -> None:
+    async def _forget(self, client: Client[str]) -> None:
         mine = self.by_user.get(client.user_id, set())
         if client in mine:
             mine.discard(client)
@@ -213,15 +226,15 @@ class BoundedManager:
             self._heartbeat.cancel()
             self._heartbeat = None
 
-    async def disconnect(self, client: Client) -> None:
+    async def disconnect(self, client: Client[str]) -> None:
         await self._forget(client)
         if client.sender is not None and client.sender is not asyncio.current_task():
             client.sender.cancel()
 
-    async def reply(self, client: Client, message: dict[str, Any]) -> None:
+    async def reply(self, client: Client[str], message: Message) -> None:
         await client.queue.put(encode(message))
 
-    async def publish(self, channel: str, message: dict[str, Any]) -> None:
+    async def publish(self, channel: str, message: Message) -> None:
         user_ids = {c.user_id for c in self.by_channel.get(channel, ())}
         if not user_ids:  # another process's connections (the relay sends it everything)
             return
@@ -261,7 +274,7 @@ class BoundedManager:
                 self._enqueue(client, text)
 
     @staticmethod
-    def _enqueue(client: Client, text: str) -> None:
+    def _enqueue(client: Client[str], text: str) -> None:
         if client.queue.full():
             client.queue.get_nowait()
             WS_MESSAGES_DROPPED.labels("queue_full").inc()

@@ -19,7 +19,7 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 
-from app.ws.manager import ConnectionManager
+from app.ws.manager import AnyManager
 
 PROGRESS_PREFIX = "chrono:progress:"
 USER_PREFIX = "chrono:user:"
@@ -57,7 +57,7 @@ def publish_progress(
 
 
 class ProgressRelay:
-    def __init__(self, client: aioredis.Redis[bytes], manager: ConnectionManager) -> None:
+    def __init__(self, client: aioredis.Redis[bytes], manager: AnyManager) -> None:
         self.client = client
         self.manager = manager
         self._task: asyncio.Task[None] | None = None
