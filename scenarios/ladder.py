@@ -29,8 +29,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-# also offered from here, where scenarios/ws_delivery.py imports it
-from harness.collect.cpu import saturated as saturated
+from harness.collect.cpu import saturated
 
 # The concurrency ladder's SLO per step (the report's bar for a usable API).
 P95_SLO_MS = 500.0

@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 
-from scenarios.ladder import Step, saturated
+from harness.collect.cpu import saturated
+from scenarios.ladder import Step
 from scenarios.ws_clients import Fleet, Reader
 
 # One running scrape's progress on its owner's channel: measured on `chrono-bench up` with
