@@ -145,6 +145,10 @@ def judge(
     problems = []
     if not all_delays:
         problems.append("nothing published or delivered")
+    elif p99 == float("inf"):
+        undelivered = sum(1 for d in all_delays if d == float("inf"))
+        problems.append(f"delivery p99 > {DELIVERY_SLO_S:g} s: {undelivered} of {len(all_delays)} "
+                        f"messages not delivered {until - end:g} s after the step")  # fmt: skip
     elif p99 >= DELIVERY_SLO_S:
         problems.append(f"delivery p99 {p99:.2f} s")
     if refused:
