@@ -65,7 +65,7 @@ class Reader:
     It runs websockets' Sans-I/O protocol on an asyncio.Protocol, not websockets' asyncio
     client: at 2,560 connections that client cost this process 52 us of CPU per message
     (the API spent 66 to send it), so the load generator's core saturated before the
-    API's did; this reader costs 27 (scripts/ws_hold_profile.py, docs/lab-notes.md).
+    API's did; this reader on uvloop costs 28 (scripts/ws_hold_profile.py, docs/lab-notes.md).
     """
 
     user_id: int
