@@ -41,6 +41,7 @@ from scenarios.registry import corpus_for, upstream_for
 from scenarios.websocket import create_users
 from scenarios.ws_client import PROBE_USERS
 from scenarios.ws_clients import CONNECTIONS_PER_USER
+from scenarios.ws_delivery import US_PER_S, api_cost
 
 CPU_SAMPLE_S = 0.25
 SETTLE_S = 3.0  # after the connections opened, before py-spy samples
@@ -156,18 +157,16 @@ def main() -> None:
         start, end = hold["extra"]["held_from"], hold["extra"]["held_from"] + args.hold_s
         cpu_s = cpu_at(samples, end) - cpu_at(samples, start)
         extra = hold["extra"]
+        loadgen_pct = extra["loadgen_cpu_mean_pct"]
         summary = {
             "optimizations": args.optimizations, "connections": args.connections,
-            "hold_s": args.hold_s, "api_cpu_s": cpu_s,
-            "api_cpu_pct": 100 * cpu_s / args.hold_s, "delivered": extra["delivered"],
-            "sends": extra["sends"], "p99_ms": extra["p99_ms"], "detail": hold["detail"],
-            "api_cpu_us_per_delivered": 1e6 * cpu_s / extra["delivered"]
-            if extra["delivered"] else None,
-            "api_cpu_us_per_send": 1e6 * cpu_s / extra["sends"] if extra["sends"] else None,
+            "hold_s": args.hold_s, "delivered": extra["delivered"], "sends": extra["sends"],
+            "p99_ms": extra["p99_ms"], "detail": hold["detail"],
+            **api_cost(cpu_s, args.hold_s, extra["delivered"], extra["sends"]),
             # the load generator's own cost (its connections and the publisher)
-            "loadgen_cpu_pct": extra["loadgen_cpu_mean_pct"],
-            "loadgen_cpu_us_per_delivered": 1e4 * extra["loadgen_cpu_mean_pct"] * args.hold_s
-            / extra["delivered"] if extra["delivered"] and extra["loadgen_cpu_mean_pct"] else None,
+            "loadgen_cpu_pct": loadgen_pct,
+            "loadgen_cpu_us_per_delivered": US_PER_S * loadgen_pct / 100 * args.hold_s
+            / extra["delivered"] if extra["delivered"] and loadgen_pct else None,
         }  # fmt: skip
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
         print(json.dumps(summary, indent=2))
