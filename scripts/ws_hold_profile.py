@@ -134,12 +134,12 @@ def main() -> None:
                 workers = {c.pid for pid in pids for c in psutil.Process(pid).children()}
                 # and the load generator's client, whose cost decides where it saturates
                 for pid in [*sorted(workers or set(pids)), client.pid]:
-                    spy = [args.py_spy, "record", "--nonblocking", "--rate", str(PY_SPY_RATE_HZ),
+                    record = [args.py_spy, "record", "--nonblocking", "--rate", str(PY_SPY_RATE_HZ),
                            "--duration", str(duration), "--format", "raw", "--pid", str(pid),
                            "--output", str(out / f"py-spy-{pid}.txt")]  # fmt: skip
                     spies.append(
                         subprocess.Popen(
-                            target.placement.wrap(spy, "loadgen"),
+                            target.placement.wrap(record, "loadgen"),
                             stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL,
                         )
